@@ -1,0 +1,94 @@
+#!/bin/sh
+# Bring build/linux to "pristine linux-source-6.12 + kernel-patches/*.patch".
+#
+#   kernel-tree.sh sync     extract the tree on first use; re-apply the series
+#                           when kernel-patches/ changed (refuses to discard
+#                           edits or commits that were not exported)
+#   kernel-tree.sh export   write the tree's commits back to kernel-patches/
+#
+# The pristine tree is tagged zdedup-base.  A stamp in .git records which
+# series (by content hash) the tree holds and at which commit, so an
+# unchanged series costs nothing and only files the series touches get new
+# mtimes (ccache absorbs the rest).
+set -eu
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+tree="$top/build/linux"
+tarball=${LINUX_TARBALL:-/usr/src/linux-source-6.12.tar.xz}
+stamp="$tree/.git/zdedup-series"
+base=zdedup-base
+
+g() { git -C "$tree" -c user.name=zdedup -c user.email=zdedup@localhost "$@"; }
+
+series_hash() {
+	# Hash the series content, not mtimes: a fresh clone must match.
+	(cd "$top/kernel-patches" && ls -1 ./*.patch 2>/dev/null | sort |
+		xargs -r cat) | sha256sum | cut -d' ' -f1
+}
+
+extract() {
+	[ -f "$tarball" ] || { echo "error: $tarball missing (apt-get install linux-source-6.12)" >&2; exit 1; }
+	echo "==> extracting $(basename "$tarball") into build/linux (about 1 minute)"
+	rm -rf "$top/build/linux.tmp"
+	mkdir -p "$top/build/linux.tmp"
+	tar -C "$top/build/linux.tmp" -xf "$tarball" --strip-components=1
+	echo "==> recording the pristine tree in git (tag $base)"
+	# Debian's tarball appends "ignore everything at the top level" to
+	# .gitignore for its packaging repository; drop that stanza so the
+	# tree behaves like an upstream checkout (new files show up).
+	sed -i '/^# Debian packaging/,$d' "$top/build/linux.tmp/.gitignore"
+	git -C "$top/build/linux.tmp" init -q -b zdedup
+	git -C "$top/build/linux.tmp" add -A
+	ver=$(make -s -C "$top/build/linux.tmp" kernelversion)
+	git -C "$top/build/linux.tmp" -c user.name=zdedup -c user.email=zdedup@localhost \
+		commit -q -m "Linux $ver (pristine $(basename "$tarball"))"
+	git -C "$top/build/linux.tmp" tag "$base"
+	mv "$top/build/linux.tmp" "$tree"
+}
+
+sync_tree() {
+	[ -d "$tree/.git" ] || extract
+	want=$(series_hash)
+	if [ -f "$stamp" ] && [ "$(cut -d' ' -f1 "$stamp")" = "$want" ]; then
+		return 0
+	fi
+	if [ -n "$(g status --porcelain --untracked-files=no)" ]; then
+		echo "error: kernel-patches/ changed but build/linux has uncommitted edits." >&2
+		echo "       commit them and run 'make patches', or discard them, then retry." >&2
+		exit 1
+	fi
+	head=$(g rev-parse HEAD)
+	if [ -f "$stamp" ] && [ "$(cut -d' ' -f2 "$stamp")" != "$head" ]; then
+		echo "error: build/linux has commits that are not in kernel-patches/." >&2
+		echo "       run 'make patches' to export them, or 'git -C build/linux reset --hard $base'." >&2
+		exit 1
+	fi
+	n=$(ls "$top"/kernel-patches/*.patch 2>/dev/null | wc -l)
+	echo "==> applying kernel-patches/ ($n patches) to build/linux"
+	g reset -q --hard "$base"
+	if [ "$n" -gt 0 ] && ! g am -q --keep-cr "$top"/kernel-patches/*.patch; then
+		g am --abort || true
+		g reset -q --hard "$base"
+		echo "error: the series does not apply to $(g log -1 --format=%s $base)" >&2
+		exit 1
+	fi
+	echo "$want $(g rev-parse HEAD)" > "$stamp"
+}
+
+export_series() {
+	[ -d "$tree/.git" ] || { echo "error: no kernel tree; run 'make kernel' first" >&2; exit 1; }
+	if [ -n "$(g status --porcelain --untracked-files=no)" ]; then
+		echo "warning: uncommitted edits in build/linux are not exported:" >&2
+		g status --short --untracked-files=no >&2
+	fi
+	rm -f "$top"/kernel-patches/*.patch
+	g format-patch -q --no-signature --zero-commit -o "$top/kernel-patches" "$base..HEAD"
+	echo "$(series_hash) $(g rev-parse HEAD)" > "$stamp"
+	ls -1 "$top"/kernel-patches/*.patch 2>/dev/null | sed "s|$top/||" || echo "(series is empty)"
+}
+
+case "${1:-sync}" in
+sync) sync_tree ;;
+export) export_series ;;
+*) echo "usage: $0 sync|export" >&2; exit 2 ;;
+esac

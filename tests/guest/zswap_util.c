@@ -1,0 +1,161 @@
+// SPDX-License-Identifier: GPL-2.0
+#define _GNU_SOURCE
+#include "zswap_util.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+
+static const char *const words[] = {
+	"alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf",
+	"hotel", "india", "juliet", "kilo", "lima", "mike", "november",
+	"oscar", "papa", "quebec", "romeo", "sierra", "tango", "uniform",
+	"victor", "whiskey", "xray", "yankee", "zulu", "request", "status",
+	"latency", "bytes", "user", "session",
+};
+
+/* splitmix64: a small, well-mixed PRNG step. */
+static uint64_t mix(uint64_t *state)
+{
+	uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+void zu_fill_page(void *page, uint64_t seed)
+{
+	char *p = page, *end = p + ZU_PAGE_SIZE;
+	uint64_t state = seed;
+	unsigned int record = 0;
+
+	while (p < end) {
+		char line[96];
+		uint64_t r = mix(&state);
+		int n;
+
+		n = snprintf(line, sizeof(line),
+			     "%016llx %05u %s=%s %s:%u %s\n",
+			     (unsigned long long)seed, record++,
+			     words[r & 31], words[(r >> 5) & 31],
+			     words[(r >> 10) & 31], (unsigned int)(r >> 40) % 10000,
+			     words[(r >> 15) & 31]);
+		if (n > end - p)
+			n = end - p;
+		memcpy(p, line, n);
+		p += n;
+	}
+}
+
+void zu_fill(void *buf, size_t npages, uint64_t (*seed_of)(size_t i, void *arg),
+	     void *arg)
+{
+	for (size_t i = 0; i < npages; i++)
+		zu_fill_page((char *)buf + i * ZU_PAGE_SIZE, seed_of(i, arg));
+}
+
+size_t zu_count_corrupt(const void *buf, size_t npages,
+			uint64_t (*seed_of)(size_t i, void *arg), void *arg)
+{
+	static char expect[ZU_PAGE_SIZE];
+	size_t bad = 0;
+
+	for (size_t i = 0; i < npages; i++) {
+		zu_fill_page(expect, seed_of(i, arg));
+		if (memcmp((const char *)buf + i * ZU_PAGE_SIZE, expect,
+			   ZU_PAGE_SIZE))
+			bad++;
+	}
+	return bad;
+}
+
+int zu_pageout(void *buf, size_t len)
+{
+	return madvise(buf, len, MADV_PAGEOUT) ? -errno : 0;
+}
+
+static long long read_ll(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	long long v;
+
+	if (!f)
+		return -1;
+	if (fscanf(f, "%lld", &v) != 1)
+		v = -1;
+	fclose(f);
+	return v;
+}
+
+long long zu_debugfs(const char *name)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), ZSWAP_DEBUGFS "/%s", name);
+	return read_ll(path);
+}
+
+int zu_param_read(const char *name, char *buf, size_t len)
+{
+	char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), ZSWAP_PARAMS "/%s", name);
+	f = fopen(path, "r");
+	if (!f)
+		return -errno;
+	if (!fgets(buf, (int)len, f)) {
+		fclose(f);
+		return -EIO;
+	}
+	fclose(f);
+	buf[strcspn(buf, "\n")] = '\0';
+	return 0;
+}
+
+int zu_param_write(const char *name, const char *value)
+{
+	char path[256];
+	FILE *f;
+	int ret = 0;
+
+	snprintf(path, sizeof(path), ZSWAP_PARAMS "/%s", name);
+	f = fopen(path, "w");
+	if (!f)
+		return -errno;
+	if (fputs(value, f) < 0)
+		ret = -EIO;
+	if (fclose(f))
+		ret = -errno;
+	return ret;
+}
+
+long long zu_vmstat(const char *key)
+{
+	FILE *f = fopen("/proc/vmstat", "r");
+	char name[64];
+	long long v, found = -1;
+
+	if (!f)
+		return -1;
+	while (fscanf(f, "%63s %lld", name, &v) == 2) {
+		if (!strcmp(name, key)) {
+			found = v;
+			break;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+double zu_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
