@@ -59,6 +59,9 @@ check: all
 demo: all
 	@scripts/vm-run.sh demo
 
+bench: all
+	@scripts/bench.sh
+
 vm: all
 	@scripts/vm-run.sh shell
 

@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 static const char *const words[] = {
 	"alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf",
@@ -158,4 +160,176 @@ double zu_now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+void *zu_map(size_t npages)
+{
+	void *buf = mmap(NULL, npages * ZU_PAGE_SIZE, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (buf == MAP_FAILED)
+		return NULL;
+	/* Base pages only: zswap stores 4 KiB pages (no-op without THP). */
+	madvise(buf, npages * ZU_PAGE_SIZE, MADV_NOHUGEPAGE);
+	return buf;
+}
+
+void zu_unmap(void *buf, size_t npages)
+{
+	if (buf)
+		munmap(buf, npages * ZU_PAGE_SIZE);
+}
+
+void *zu_map_shared(size_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+void *zu_ref_alloc(size_t n, uint64_t seed_base)
+{
+	char *ref = zu_map(n);
+
+	if (!ref)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		zu_fill_page(ref + i * ZU_PAGE_SIZE, seed_base + i);
+	return ref;
+}
+
+void zu_fill_ref(void *buf, const void *ref, const uint32_t *idx, size_t npages)
+{
+	for (size_t i = 0; i < npages; i++)
+		memcpy((char *)buf + i * ZU_PAGE_SIZE,
+		       (const char *)ref + (idx ? idx[i] : i) * ZU_PAGE_SIZE,
+		       ZU_PAGE_SIZE);
+}
+
+size_t zu_count_corrupt_ref(const void *buf, const void *ref,
+			    const uint32_t *idx, size_t npages)
+{
+	size_t bad = 0;
+
+	for (size_t i = 0; i < npages; i++)
+		if (memcmp((const char *)buf + i * ZU_PAGE_SIZE,
+			   (const char *)ref + (idx ? idx[i] : i) * ZU_PAGE_SIZE,
+			   ZU_PAGE_SIZE))
+			bad++;
+	return bad;
+}
+
+unsigned long zu_touch(const void *buf, size_t npages)
+{
+	const volatile unsigned char *p = buf;
+	unsigned long sum = 0;
+
+	for (size_t i = 0; i < npages; i++)
+		sum += p[i * ZU_PAGE_SIZE];
+	return sum;
+}
+
+bool zu_have_dedup(void)
+{
+	return access(ZSWAP_DEBUGFS "/dedup_hits", R_OK) == 0;
+}
+
+int zu_debugfs_read_str(const char *name, char *buf, size_t len)
+{
+	char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), ZSWAP_DEBUGFS "/%s", name);
+	f = fopen(path, "r");
+	if (!f)
+		return -errno;
+	if (!fgets(buf, (int)len, f)) {
+		fclose(f);
+		return -EIO;
+	}
+	fclose(f);
+	buf[strcspn(buf, "\n")] = '\0';
+	return 0;
+}
+
+int zu_debugfs_write_str(const char *name, const char *value)
+{
+	char path[256];
+	FILE *f;
+	int ret = 0;
+
+	snprintf(path, sizeof(path), ZSWAP_DEBUGFS "/%s", name);
+	f = fopen(path, "w");
+	if (!f)
+		return -errno;
+	if (fputs(value, f) < 0)
+		ret = -EIO;
+	if (fclose(f))
+		ret = -errno;
+	return ret;
+}
+
+bool zu_swap_active(const char *dev)
+{
+	FILE *f = fopen("/proc/swaps", "r");
+	char line[512];
+	size_t n = strlen(dev);
+	bool found = false;
+
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, dev, n) && (line[n] == ' ' || line[n] == '\t'))
+			found = true;
+	fclose(f);
+	return found;
+}
+
+int zu_swap_count(void)
+{
+	FILE *f = fopen("/proc/swaps", "r");
+	char line[512];
+	int n = -1; /* the header line */
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		n++;
+	fclose(f);
+	return n;
+}
+
+void zu_barrier_init(struct zu_barrier *b, int n)
+{
+	b->n = n;
+	__atomic_store_n(&b->count, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&b->generation, 0, __ATOMIC_RELEASE);
+}
+
+int zu_barrier_wait(struct zu_barrier *b, double timeout_s)
+{
+	int gen = __atomic_load_n(&b->generation, __ATOMIC_ACQUIRE);
+	double deadline = zu_now() + timeout_s;
+
+	if (__atomic_add_fetch(&b->count, 1, __ATOMIC_ACQ_REL) == b->n) {
+		__atomic_store_n(&b->count, 0, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&b->generation, 1, __ATOMIC_RELEASE);
+		return 0;
+	}
+	while (__atomic_load_n(&b->generation, __ATOMIC_ACQUIRE) == gen) {
+		if (zu_now() > deadline)
+			return -1;
+		usleep(500);
+	}
+	return 0;
+}
+
+int zu_wait_child(int pid)
+{
+	int status;
+
+	if (waitpid(pid, &status, 0) != pid)
+		return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }

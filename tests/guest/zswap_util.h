@@ -48,4 +48,69 @@ long long zu_vmstat(const char *key);
 /* Monotonic clock in seconds. */
 double zu_now(void);
 
+/* --- memory for workloads ------------------------------------------------ */
+
+/*
+ * A private anonymous mapping of @npages pages, not yet faulted in (pages
+ * are charged to the memory cgroup of the process that first touches
+ * them); NULL on failure.
+ */
+void *zu_map(size_t npages);
+void zu_unmap(void *buf, size_t npages);
+
+/* Shared anonymous memory, for results and barriers of forked processes. */
+void *zu_map_shared(size_t len);
+
+/*
+ * @n reference pages, page i filled by zu_fill_page(seed_base + i): the
+ * distinct contents a workload is built from.  Generated once, so that
+ * filling and checking copies is a memcpy/memcmp instead of a regeneration.
+ */
+void *zu_ref_alloc(size_t n, uint64_t seed_base);
+
+/* Page i of @buf becomes reference page idx[i] (page i if idx is NULL). */
+void zu_fill_ref(void *buf, const void *ref, const uint32_t *idx, size_t npages);
+
+/*
+ * Count the pages of @buf that differ from reference page idx[i] (page i
+ * if idx is NULL); touching each page faults it back in from zswap.
+ */
+size_t zu_count_corrupt_ref(const void *buf, const void *ref,
+			    const uint32_t *idx, size_t npages);
+
+/* Read one byte of every page (faults them in); returns their sum. */
+unsigned long zu_touch(const void *buf, size_t npages);
+
+/* --- zswap and swap state ------------------------------------------------ */
+
+/* The kernel has zswap dedup: debugfs zswap/dedup_hits exists. */
+bool zu_have_dedup(void);
+
+/* Read/write a zswap debugfs file as a string (e.g. dedup_hash_mask). */
+int zu_debugfs_read_str(const char *name, char *buf, size_t len);
+int zu_debugfs_write_str(const char *name, const char *value);
+
+/* @dev is an active swap device (listed in /proc/swaps). */
+bool zu_swap_active(const char *dev);
+/* Number of active swap devices (lines of /proc/swaps); -1 on error. */
+int zu_swap_count(void);
+
+/* --- processes ------------------------------------------------------------ */
+
+/*
+ * A reusable barrier for @n forked processes in shared memory
+ * (zu_map_shared).  zu_barrier_wait() returns 0, or -1 if the others did
+ * not arrive within @timeout_s seconds (a participant died).
+ */
+struct zu_barrier {
+	int n;
+	int count;
+	int generation;
+};
+void zu_barrier_init(struct zu_barrier *b, int n);
+int zu_barrier_wait(struct zu_barrier *b, double timeout_s);
+
+/* Wait for child @pid; returns its exit status, or -1 if it did not exit. */
+int zu_wait_child(int pid);
+
 #endif
