@@ -17,10 +17,12 @@ B := build
 KTREE := $(B)/linux
 SELFTESTS := $(KTREE)/tools/testing/selftests
 
+# The selftests headers are upstream's: -isystem keeps their own warnings
+# out of our -Werror build.
 GUEST_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -static \
-	-I$(SELFTESTS) -Itests/guest -Iinclude
+	-isystem $(SELFTESTS) -isystem $(SELFTESTS)/cgroup -Itests/guest -Iinclude
 GUEST_UTIL := tests/guest/zswap_util.c
-CGROUP_UTIL := $(SELFTESTS)/cgroup/cgroup_util.c
+CGROUP_UTIL := $(B)/guest/obj/cgroup_util.o
 GUEST_SRCS := $(wildcard tests/guest/zdedup_*.c)
 GUEST_BINS := $(patsubst tests/guest/%.c,$(B)/guest/%,$(GUEST_SRCS))
 
@@ -44,14 +46,22 @@ guest: tools
 	@echo "==> building guest programs"
 	@$(MAKE) --no-print-directory $(GUEST_BINS) $(B)/guest/test_zswap
 
-$(B)/guest/%: tests/guest/%.c $(GUEST_UTIL) tests/guest/zswap_util.h $(wildcard include/*.h)
+$(B)/guest/%: tests/guest/%.c $(GUEST_UTIL) $(CGROUP_UTIL) tests/guest/zswap_util.h $(wildcard include/*.h)
 	@mkdir -p $(@D)
 	gcc $(GUEST_CFLAGS) -o $@ $< $(GUEST_UTIL) $(CGROUP_UTIL)
 
-# Upstream's zswap selftest, built from the same tree as the kernel.
+# Upstream's zswap selftest and its cgroup helpers, built from the same
+# tree as the kernel, with upstream's own flags: no -O, which matters: at
+# -O2 gcc deletes test_zswap's malloc/touch/free workloads as dead code.
+SELFTEST_CFLAGS := -Wall -pthread -static -I$(SELFTESTS)
+
+$(CGROUP_UTIL): $(SELFTESTS)/cgroup/cgroup_util.c
+	@mkdir -p $(@D)
+	gcc $(SELFTEST_CFLAGS) -c -o $@ $<
+
 $(B)/guest/test_zswap: $(SELFTESTS)/cgroup/test_zswap.c $(CGROUP_UTIL)
 	@mkdir -p $(@D)
-	gcc -O2 -static -I$(SELFTESTS) -o $@ $^
+	gcc $(SELFTEST_CFLAGS) -o $@ $^
 
 check: all
 	@scripts/check.sh

@@ -14,6 +14,7 @@ import re
 import sys
 
 TAP = re.compile(r'^(not ok|ok)\b(.*)$')
+TAP_FAIL_GLUED = re.compile(r'(not ok) \d+ (.*)$')
 SUITE_BEGIN = re.compile(r'^ZDEDUP-SUITE-BEGIN (\S+)')
 SUITE_END = re.compile(r'^ZDEDUP-SUITE-END (\S+) rc=(\d+)')
 RESULT = re.compile(r'^ZDEDUP-RESULT rc=(\d+)')
@@ -56,7 +57,11 @@ def report(path):
                 continue
             m = TAP.match(line)
             if not m:
-                continue
+                # A test that prints a message without a newline glues its
+                # "not ok" to that message: still a failure.
+                m = TAP_FAIL_GLUED.search(line)
+                if not m:
+                    continue
             if m.group(1) == 'not ok':
                 failed += 1
                 suite_failed = True

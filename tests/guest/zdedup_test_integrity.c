@@ -67,7 +67,7 @@ TEST_F(pageout, stored_and_read_back)
 	ASSERT_GE(after - before, NR_PAGES * 95 / 100);
 	ASSERT_GE(zu_vmstat("zswpout") - zswpout_before, NR_PAGES * 95 / 100);
 
-	ASSERT_EQ(0, zu_count_corrupt(self->buf, NR_PAGES, seed_unique, (void *)1));
+	ASSERT_EQ(0UL, zu_count_corrupt(self->buf, NR_PAGES, seed_unique, (void *)1));
 	/* Faulting the pages back in released their zswap copies. */
 	ASSERT_LE(zu_debugfs("stored_pages"), before + NR_PAGES / 100);
 }
@@ -79,7 +79,7 @@ TEST_F(pageout, rewritten_between_pageouts)
 	ASSERT_EQ(0, zu_pageout(self->buf, NR_PAGES * ZU_PAGE_SIZE));
 	zu_fill(self->buf, NR_PAGES, seed_unique, (void *)3);
 	ASSERT_EQ(0, zu_pageout(self->buf, NR_PAGES * ZU_PAGE_SIZE));
-	ASSERT_EQ(0, zu_count_corrupt(self->buf, NR_PAGES, seed_unique, (void *)3));
+	ASSERT_EQ(0UL, zu_count_corrupt(self->buf, NR_PAGES, seed_unique, (void *)3));
 }
 
 TEST_HARNESS_MAIN
