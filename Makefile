@@ -1,6 +1,7 @@
 # zdedup: content deduplication for zswap, steered by BPF policies.
 #
-#   make            build everything (kernel, tools, guest programs)
+#   make            build everything (kernel, tools, guest programs,
+#                   BPF policies, zdedup-loader)
 #   make check      all tests: host tests, runner self-tests, VM suites
 #   make demo       the demo scenario in the VM
 #   make bench      the benchmarks in the VM (not part of check)
@@ -26,9 +27,9 @@ CGROUP_UTIL := $(B)/guest/obj/cgroup_util.o
 GUEST_SRCS := $(wildcard tests/guest/zdedup_*.c)
 GUEST_BINS := $(patsubst tests/guest/%.c,$(B)/guest/%,$(GUEST_SRCS))
 
-.PHONY: all deps tree kernel tools guest check demo bench vm patches clean
+.PHONY: all deps tree kernel tools guest policies check demo bench vm patches clean
 
-all: guest
+all: guest policies
 
 deps:
 	@scripts/deps.sh
@@ -63,6 +64,39 @@ $(B)/guest/test_zswap: $(SELFTESTS)/cgroup/test_zswap.c $(CGROUP_UTIL)
 	@mkdir -p $(@D)
 	gcc $(SELFTEST_CFLAGS) -o $@ $^
 
+# BPF policies (bpf/*.bpf.c), compiled against the patched kernel's
+# vmlinux.h with the in-tree libbpf headers, and zdedup-loader, which
+# embeds them as skeletons: static, with the in-tree libbpf.a, so that it
+# runs in the busybox VM.
+BPFTOOL := $(B)/tools/bpftool/bpftool
+LIBBPF_DIR := $(B)/tools/libbpf-install/usr
+BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_x86 -Wall -Werror \
+	-I$(B)/tools -I$(LIBBPF_DIR)/include -Iinclude
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+BPF_OBJS := $(patsubst bpf/%.bpf.c,$(B)/bpf/%.bpf.o,$(BPF_SRCS))
+BPF_SKELS := $(patsubst bpf/%.bpf.c,$(B)/bpf/%.skel.h,$(BPF_SRCS))
+LOADER_SRCS := $(wildcard loader/*.c)
+LOADER_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -static -Iinclude \
+	-I$(B)/bpf -isystem $(LIBBPF_DIR)/include -isystem $(KTREE)/tools/include/uapi
+LOADER_LIBS := -L$(LIBBPF_DIR)/lib64 -L$(LIBBPF_DIR)/lib -lbpf -lelf -lz
+
+policies: tools
+	@echo "==> building BPF policies and zdedup-loader"
+	@$(MAKE) --no-print-directory $(BPF_OBJS) $(B)/loader/zdedup-loader
+
+$(B)/bpf/%.bpf.o: bpf/%.bpf.c bpf/zdedup.bpf.h include/zdedup.h $(B)/tools/vmlinux.h
+	@mkdir -p $(@D)
+	clang-16 $(BPF_CFLAGS) -c $< -o $@
+
+$(B)/bpf/%.skel.h: $(B)/bpf/%.bpf.o
+	$(BPFTOOL) gen skeleton $< name zdedup_$* > $@.tmp
+	@mv $@.tmp $@
+
+$(B)/loader/zdedup-loader: $(LOADER_SRCS) loader/zdedup-loader.h include/zdedup.h \
+		$(BPF_SKELS) $(wildcard $(LIBBPF_DIR)/lib*/libbpf.a)
+	@mkdir -p $(@D)
+	gcc $(LOADER_CFLAGS) -o $@ $(LOADER_SRCS) $(LOADER_LIBS)
+
 check: all
 	@scripts/check.sh
 
@@ -79,4 +113,5 @@ patches:
 	@scripts/kernel-tree.sh export
 
 clean:
-	rm -rf $(B)/guest $(B)/initramfs $(B)/initramfs.cpio $(B)/vm $(B)/check
+	rm -rf $(B)/guest $(B)/bpf $(B)/loader $(B)/initramfs $(B)/initramfs.cpio \
+		$(B)/vm $(B)/check

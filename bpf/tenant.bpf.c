@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * tenant: per-cgroup dedup policy set by the administrator.
+ *
+ * The map cgroup_policy, keyed by cgroup id, says for each cgroup whether
+ * its pages are hashed at all and with whom they may be merged:
+ *
+ *   off       never hashed: no hashing cost, no sharing, no side channel
+ *   private   merged only with identical pages of the same cgroup (the
+ *             kernel's per-memcg domain)
+ *   group N   merged with identical pages of every cgroup in group N: the
+ *             containers of one image or one tenant that trust each other
+ *
+ * A cgroup without an entry takes its nearest ancestor's, so one entry on
+ * /sys/fs/cgroup/tenant-a covers every container below it; with no entry
+ * anywhere up to the root a cgroup is private, the kernel's default, so
+ * loading tenant with an empty map changes nothing.  `zdedup-loader set`
+ * edits the map of the live policy.
+ *
+ * The walk up the hierarchy reads the cgroup's kernfs nodes (kn->parent,
+ * kn->id is the ancestor's cgroup id): plain BTF pointer reads, one hash
+ * lookup per level, bounded by ZDEDUP_INHERIT_DEPTH.  Most cgroups hit an
+ * entry within a level or two.
+ *
+ * cgroup_stats counts per cgroup the pages hashed, the pages merged and
+ * the pages skipped because the cgroup is off, for `zdedup-loader status`.
+ * Group numbers are kernel domains; the kernel never merges pages across
+ * domains, and verifies every merge byte by byte whatever the policy says.
+ */
+#include "zdedup.bpf.h"
+
+char _license[] SEC("license") = "GPL";
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, ZDEDUP_MAX_CGROUPS);
+	__type(key, __u64);				/* cgroup id */
+	__type(value, struct zdedup_cgroup_policy);
+} cgroup_policy SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, ZDEDUP_MAX_CGROUPS);
+	__type(key, __u64);				/* cgroup id */
+	__type(value, struct zdedup_cgroup_stats);
+} cgroup_stats SEC(".maps");
+
+static const struct zdedup_cgroup_stats zero_stats;
+
+/* The entry of @cgroup_id, or of its nearest ancestor that has one. */
+static struct zdedup_cgroup_policy *find_policy(u64 cgroup_id,
+						 struct cgroup *cgrp)
+{
+	struct zdedup_cgroup_policy *pol;
+	struct kernfs_node *kn;
+	u64 id;
+	int i;
+
+	pol = bpf_map_lookup_elem(&cgroup_policy, &cgroup_id);
+	if (pol)
+		return pol;
+
+	kn = cgrp->kn;
+	for (i = 0; i < ZDEDUP_INHERIT_DEPTH; i++) {
+		if (!kn)
+			break;
+		kn = kn->parent;
+		if (!kn)
+			break;
+		id = kn->id;
+		pol = bpf_map_lookup_elem(&cgroup_policy, &id);
+		if (pol)
+			return pol;
+	}
+	return NULL;
+}
+
+u32 ZDEDUP_OP(tenant_domain, u64 cgroup_id, struct cgroup *cgrp)
+{
+	struct zdedup_cgroup_policy *pol = find_policy(cgroup_id, cgrp);
+	struct zdedup_cgroup_stats *st;
+
+	if (!pol)
+		return ZDEDUP_DOMAIN_MEMCG;
+
+	switch (pol->mode) {
+	case ZDEDUP_MODE_OFF:
+		st = lookup_or_init(&cgroup_stats, &cgroup_id, &zero_stats);
+		if (st)
+			__sync_fetch_and_add(&st->skipped, 1);
+		return ZDEDUP_DOMAIN_NONE;
+	case ZDEDUP_MODE_GROUP:
+		/* The loader only writes valid groups; stay safe anyway. */
+		if (pol->group >= ZDEDUP_GROUP_MIN && pol->group <= ZDEDUP_GROUP_MAX)
+			return pol->group;
+		return ZDEDUP_DOMAIN_MEMCG;
+	default:	/* ZDEDUP_MODE_PRIVATE, or a mode this build does not know */
+		return ZDEDUP_DOMAIN_MEMCG;
+	}
+}
+
+void ZDEDUP_OP(tenant_stored, u64 cgroup_id, u32 domain, u8 shared)
+{
+	struct zdedup_cgroup_stats *st;
+
+	st = lookup_or_init(&cgroup_stats, &cgroup_id, &zero_stats);
+	if (!st)
+		return;
+	__sync_fetch_and_add(&st->hashed, 1);
+	if (shared)
+		__sync_fetch_and_add(&st->shared, 1);
+}
+
+SEC(".struct_ops.link")
+struct zswap_dedup_ops tenant_ops = {
+	.domain		= (void *)tenant_domain,
+	.stored		= (void *)tenant_stored,
+	.name		= "tenant",
+};
