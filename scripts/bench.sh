@@ -6,13 +6,19 @@
 #
 # Environment: BENCH_MIB (MiB per workload, default 64), BENCH_REPS
 # (repetitions, default 5), BENCH_COMP (zswap compressor), and everything
-# scripts/vm-run.sh takes (VM_TIMEOUT defaults to 3600 here).
+# scripts/vm-run.sh takes (VM_TIMEOUT defaults to 3600 here).  The
+# kernel is build/kbuild-bench (vm.config + bench.config, no debug options).
 set -u
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 out="$top/build/bench"
 log="$top/build/vm/bench.log"
 mkdir -p "$out"
+
+# Benchmarks run on the same kernel without its debug options (lockdep
+# alone would dominate the ratios): kernel-config/bench.config.
+KVARIANT=bench "$top/scripts/build-kernel.sh" || exit 1
+export VM_KERNEL="$top/build/kbuild-bench/arch/x86/boot/bzImage"
 
 append="zdedup.bench_mib=${BENCH_MIB:-64} zdedup.bench_reps=${BENCH_REPS:-5}"
 [ -n "${BENCH_COMP:-}" ] && append="$append zdedup.bench_comp=$BENCH_COMP"

@@ -1,30 +1,54 @@
 #!/bin/sh
 # Configure and build the VM kernel out of tree (build/kbuild) from
-# build/linux, with ccache.  Reconfigures only when the fragment changed.
+# build/linux, with ccache.  Reconfigures only when a fragment changed.
+#
+# KVARIANT=bench builds the benchmark kernel instead (build/kbuild-bench:
+# vm.config + bench.config, without the debug options).
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 tree="$top/build/linux"
 out="$top/build/kbuild"
-frag="$top/kernel-config/vm.config"
+frags="$top/kernel-config/vm.config"
+if [ "${KVARIANT:-}" = bench ]; then
+	out="$top/build/kbuild-bench"
+	frags="$frags $top/kernel-config/bench.config"
+fi
 jobs=${JOBS:-$(nproc)}
 export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/zdedup-ccache}
 kmake() { make -s -C "$tree" O="$out" CC="ccache gcc" HOSTCC="ccache gcc" "$@"; }
 
 mkdir -p "$out"
-if [ ! -f "$out/.config" ] || [ "$frag" -nt "$out/.config" ]; then
-	echo "==> configuring the VM kernel (allnoconfig + kernel-config/vm.config)"
+stale=0
+[ -f "$out/.config" ] || stale=1
+for f in $frags; do [ "$f" -nt "$out/.config" ] && stale=1; done
+if [ "$stale" = 1 ]; then
+	echo "==> configuring the VM kernel (allnoconfig + $(echo "$frags" | sed "s|$top/||g"))"
 	kmake allnoconfig >/dev/null
-	"$tree/scripts/kconfig/merge_config.sh" -m -O "$out" "$out/.config" "$frag" >/dev/null
+	# shellcheck disable=SC2086
+	"$tree/scripts/kconfig/merge_config.sh" -m -O "$out" "$out/.config" $frags >/dev/null
 	kmake olddefconfig >/dev/null
 	# merge_config drops options whose dependencies are unmet, silently
-	# enough to miss: check every requested value made it.
-	bad=0
-	while IFS= read -r line; do
-		case "$line" in CONFIG_*=*) ;; *) continue ;; esac
-		grep -qx "$line" "$out/.config" || { echo "error: $line requested but not set" >&2; bad=1; }
-	done < "$frag"
-	if [ "$bad" -ne 0 ]; then
+	# enough to miss: check every requested value (the last fragment to
+	# name an option wins) made it.
+	# shellcheck disable=SC2086
+	bad=$(cat $frags | awk -v cfg="$out/.config" '
+		/^CONFIG_[A-Za-z0-9_]+=/ { split($0, kv, "="); want[kv[1]] = $0; next }
+		/^# CONFIG_[A-Za-z0-9_]+ is not set/ { want[$2] = "unset"; next }
+		END {
+			while ((getline l < cfg) > 0) {
+				if (l ~ /^CONFIG_/) { split(l, kv, "="); have[kv[1]] = l }
+			}
+			for (k in want) {
+				if (want[k] == "unset") {
+					if (k in have && have[k] !~ /=n$/) print k " requested unset but is " have[k]
+				} else if (have[k] != want[k]) {
+					print want[k] " requested but not set"
+				}
+			}
+		}')
+	if [ -n "$bad" ]; then
+		echo "$bad" | sed 's/^/error: /' >&2
 		rm -f "$out/.config"
 		exit 1
 	fi
@@ -36,4 +60,4 @@ else
 	echo "==> building the kernel (incremental)"
 fi
 kmake -j"$jobs" bzImage
-echo "==> kernel: build/kbuild/arch/x86/boot/bzImage ($(kmake kernelrelease))"
+echo "==> kernel: ${out#"$top"/}/arch/x86/boot/bzImage ($(kmake kernelrelease))"

@@ -8,7 +8,7 @@
 # Environment: ZDEDUP_KVM=1 uses KVM instead of TCG (nested KVM hangs on
 # the build machines, so TCG is the default); VM_TIMEOUT (seconds, default
 # 900) bounds the run; VM_MEM (default 2G); VM_CPUS (default 2);
-# VM_APPEND adds kernel parameters; VM_REPORT=0 leaves the log unchecked
+# VM_APPEND adds kernel parameters; VM_KERNEL another bzImage; VM_REPORT=0 leaves the log unchecked
 # (the caller checks it).
 #
 # Guest output streams to the terminal and to build/vm/NAME.log; the log is
@@ -18,7 +18,7 @@ set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 scenario=${1:?usage: vm-run.sh SCENARIO|shell}
-kernel="$top/build/kbuild/arch/x86/boot/bzImage"
+kernel=${VM_KERNEL:-$top/build/kbuild/arch/x86/boot/bzImage}
 root="$top/build/initramfs"
 cpio="$top/build/initramfs.cpio"
 log="$top/build/vm/$scenario.log"
