@@ -80,13 +80,24 @@ LOADER_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -static -Iinclude \
 	-I$(B)/bpf -isystem $(LIBBPF_DIR)/include -isystem $(KTREE)/tools/include/uapi
 LOADER_LIBS := -L$(LIBBPF_DIR)/lib64 -L$(LIBBPF_DIR)/lib -lbpf -lelf -lz
 
+# Test policies (tests/bpf/*.bpf.c): deliberately wrong policies for
+# zdedup_test_policy (an invalid domain, writes the verifier must refuse),
+# built next to the real ones so that the VM gets them in /opt/zdedup/bpf;
+# never embedded in the loader.
+TEST_BPF_SRCS := $(wildcard tests/bpf/*.bpf.c)
+TEST_BPF_OBJS := $(patsubst tests/bpf/%.bpf.c,$(B)/bpf/%.bpf.o,$(TEST_BPF_SRCS))
+
 policies: tools
 	@echo "==> building BPF policies and zdedup-loader"
-	@$(MAKE) --no-print-directory $(BPF_OBJS) $(B)/loader/zdedup-loader
+	@$(MAKE) --no-print-directory $(BPF_OBJS) $(TEST_BPF_OBJS) $(B)/loader/zdedup-loader
 
 $(B)/bpf/%.bpf.o: bpf/%.bpf.c bpf/zdedup.bpf.h include/zdedup.h $(B)/tools/vmlinux.h
 	@mkdir -p $(@D)
 	clang-16 $(BPF_CFLAGS) -c $< -o $@
+
+$(B)/bpf/%.bpf.o: tests/bpf/%.bpf.c bpf/zdedup.bpf.h include/zdedup.h $(B)/tools/vmlinux.h
+	@mkdir -p $(@D)
+	clang-16 $(BPF_CFLAGS) -Ibpf -c $< -o $@
 
 $(B)/bpf/%.skel.h: $(B)/bpf/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name zdedup_$* > $@.tmp

@@ -1,0 +1,1398 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * BPF dedup policies and zdedup-loader: one test per behaviour issue 4
+ * promises.  Policies are loaded with the loader of the VM
+ * (/opt/zdedup/bin/zdedup-loader) or with bpftool, exactly as an
+ * administrator would; their effect is read from zswap's debugfs counters
+ * and the cgroups' memory.stat.
+ *
+ *   policy.attach_replace_under_load  tenant, adaptive, memcg attached,
+ *                                     replaced (BPF_LINK_UPDATE) and
+ *                                     detached over and over while two
+ *                                     processes store and fault back
+ *                                     duplicates: no page lost or corrupt,
+ *                                     dedup_policy names each policy, no
+ *                                     slot or object left once they exit
+ *   policy.second_attach              one policy at a time: the loader
+ *                                     refuses without --replace, naming
+ *                                     the attached policy; a second
+ *                                     struct_ops registration (bpftool)
+ *                                     gets EBUSY, whoever holds the hook
+ *   policy.invalid_domain             a policy returning 0x90000000: each
+ *                                     page counted in dedup_policy_invalid
+ *                                     and merged per memcg, never across
+ *   policy.verifier_rejects_writes    policies writing the cgroup or the
+ *                                     context are rejected with the
+ *                                     verifier's message; nothing attached,
+ *                                     an attached policy stays
+ *   policy.tenant_semantics           A private, B and C group 7, D off,
+ *                                     E (child of B, no entry): merges
+ *                                     within A, within {B, C, E}, none in
+ *                                     D (not even hashed), none across
+ *   policy.adaptive_backoff           unique pages: hashing stops after
+ *                                     the first window, probes again after
+ *                                     the back-off; duplicates keep
+ *                                     merging
+ *   policy.loader_errors              every loader error of the issue:
+ *                                     message, exit status, and nothing
+ *                                     changed by the bad request
+ *   policy.loader_errors_no_bpf       SKIP: needs a kernel without BPF
+ *   policy.bpftool_register           bpftool struct_ops register attaches
+ *                                     memcg (per-memcg merges); removing
+ *                                     its pinned link detaches it
+ *
+ * Every workload runs in its own child cgroup of
+ * /sys/fs/cgroup/zdedup_policy_<test>; the test process sits in the leaf
+ * "self".  Pages are pushed into zswap by the process owning them
+ * (MADV_PAGEOUT) and faulted back and compared at the end.  Setup and
+ * teardown unload whatever policy is attached (loader unload, then every
+ * pin in /sys/fs/bpf/zdedup and /sys/fs/bpf/zdedup-bpftool), so a failed
+ * test leaves nothing behind for the next.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* The harness's SIGALRM handler has an unused parameter. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#include "kselftest_harness.h"
+#pragma GCC diagnostic pop
+/* See zdedup_test_dedup.c: setup and teardown re-create/undo all state. */
+#pragma GCC diagnostic ignored "-Wclobbered"
+#include "cgroup/cgroup_util.h"
+#include "zswap_util.h"
+#include "zdedup.h"
+
+#define CG_ROOT "/sys/fs/cgroup"
+#define SWAP_DEV "/dev/ram0"
+#define LOADER "/opt/zdedup/bin/zdedup-loader"
+#define BPFTOOL "/opt/zdedup/bin/bpftool"
+#define BPF_DIR "/opt/zdedup/bpf"
+#define PIN_DIR ZDEDUP_PIN_DIR			/* the loader's pins */
+#define BPFTOOL_PIN "/sys/fs/bpf/zdedup-bpftool"	/* bpftool's, in these tests */
+#define TEST_TIMEOUT 150	/* seconds per test; the VM is TCG + lockdep */
+#define BAR_TIMEOUT 120.0	/* seconds a holder waits for the test */
+#define DETACH_WAIT 5.0		/* a released link detaches from a workqueue */
+#define PAGE ZU_PAGE_SIZE
+#define OUT_MAX (64 << 10)
+
+/* Exit codes of the helper processes a test forks. */
+enum { CHILD_OK, CHILD_CORRUPT, CHILD_NOMEM, CHILD_SYNC, CHILD_PAGEOUT, CHILD_CG };
+
+/* ------------------------------------------------------------------------
+ * Global state: what the suite found at start, restored when it ends.
+ */
+static struct {
+	pid_t pid;
+	char dedup_enabled[8];
+	bool have_dedup_enabled, swap_on;
+} orig;
+
+static void ensure_swap_on(void)
+{
+	if (!zu_swap_active(SWAP_DEV) && system("swapon " SWAP_DEV))
+		fprintf(stderr, "# swapon " SWAP_DEV " failed\n");
+}
+
+/* Remove every file in @dir (pins: unlinking a link's pin releases it). */
+static void rm_dir_files(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		char path[PATH_MAX];
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		unlink(path);
+	}
+	closedir(d);
+	rmdir(dir);
+}
+
+/* Remove cgroup @path and everything below it, killing what runs there. */
+static void cg_destroy_tree(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *de;
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		char sub[PATH_MAX];
+
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
+		cg_destroy_tree(sub);
+	}
+	closedir(d);
+	cg_destroy(path);
+}
+
+static void policy_name(char *buf, size_t len)
+{
+	if (zu_debugfs_read_str("dedup_policy", buf, len))
+		snprintf(buf, len, "(unreadable)");
+}
+
+static bool is_policy(const char *name)
+{
+	char cur[64];
+
+	policy_name(cur, sizeof(cur));
+	return !strcmp(cur, name);
+}
+
+/* dedup_policy becomes @name within @timeout_s seconds. */
+static bool wait_policy(const char *name, double timeout_s)
+{
+	double deadline = zu_now() + timeout_s;
+
+	while (!is_policy(name)) {
+		if (zu_now() > deadline)
+			return false;
+		usleep(50 * 1000);
+	}
+	return true;
+}
+
+/*
+ * Detach whatever policy is attached: the loader's unload, then every pin
+ * the loader or bpftool left (a struct_ops link goes when its last pin
+ * does).  Returns true when zswap is back to its built-in policy.
+ */
+static bool policy_cleanup(void)
+{
+	if (is_policy("builtin") && access(PIN_DIR, F_OK) &&
+	    access(BPFTOOL_PIN, F_OK))
+		return true;
+	if (!access(LOADER, X_OK))
+		system(LOADER " unload >/dev/null 2>&1");
+	rm_dir_files(PIN_DIR);
+	rm_dir_files(BPFTOOL_PIN);
+	return wait_policy("builtin", DETACH_WAIT);
+}
+
+static void __attribute__((constructor)) save_orig(void)
+{
+	orig.pid = getpid();
+	orig.have_dedup_enabled = !zu_param_read("dedup_enabled", orig.dedup_enabled,
+						 sizeof(orig.dedup_enabled));
+	orig.swap_on = zu_swap_active(SWAP_DEV);
+}
+
+/* The suite's end: no policy, no cgroup of ours, settings as found. */
+static void __attribute__((destructor)) suite_end(void)
+{
+	DIR *d;
+	struct dirent *de;
+
+	if (getpid() != orig.pid)
+		return;
+	cg_enter_current(CG_ROOT);
+	policy_cleanup();
+	d = opendir(CG_ROOT);
+	while (d && (de = readdir(d))) {
+		char path[PATH_MAX];
+
+		if (de->d_type == DT_DIR && !strncmp(de->d_name, "zdedup_policy_", 14)) {
+			snprintf(path, sizeof(path), CG_ROOT "/%s", de->d_name);
+			cg_destroy_tree(path);
+		}
+	}
+	if (d)
+		closedir(d);
+	if (orig.have_dedup_enabled)
+		zu_param_write("dedup_enabled", orig.dedup_enabled);
+	if (orig.swap_on)
+		ensure_swap_on();
+}
+
+/* ------------------------------------------------------------------------
+ * Running the loader and bpftool
+ */
+static char cmd_out[OUT_MAX];
+
+/* Print @out as TAP comments, at most @max lines. */
+static void log_output(const char *out, int max)
+{
+	const char *p = out;
+	int lines = 0, total = 0;
+
+	for (const char *q = out; *q; q++)
+		total += *q == '\n';
+	while (*p && lines < max) {
+		const char *nl = strchr(p, '\n');
+		int len = nl ? (int)(nl - p) : (int)strlen(p);
+
+		fprintf(stderr, "#     %.*s\n", len, p);
+		lines++;
+		p = nl ? nl + 1 : p + len;
+	}
+	if (total > lines)
+		fprintf(stderr, "#     ... (%d more lines)\n", total - lines);
+}
+
+/*
+ * Run the shell command made from @fmt with stdout and stderr into @out;
+ * unless @quiet, show it and (the start of) its output as TAP comments.
+ * Returns its exit status, or -1 when it did not exit normally.
+ */
+static int __attribute__((format(printf, 4, 5)))
+run_cmd(bool quiet, char *out, size_t size, const char *fmt, ...)
+{
+	char cmd[2048];
+	size_t len = 0, n;
+	va_list ap;
+	FILE *p;
+	int status;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd) - 8, fmt, ap);
+	va_end(ap);
+	strcat(cmd, " 2>&1");
+	fflush(stdout);
+	fflush(stderr);
+	out[0] = '\0';
+	p = popen(cmd, "r");
+	if (!p)
+		return -1;
+	while ((n = fread(out + len, 1, size - 1 - len, p)) > 0) {
+		len += n;
+		if (len + 1 >= size) {
+			char sink[4096];
+
+			while (fread(sink, 1, sizeof(sink), p) > 0)
+				;
+			break;
+		}
+	}
+	out[len] = '\0';
+	status = pclose(p);
+	if (!quiet) {
+		/* Show the command without the /opt/zdedup/bin/ prefixes. */
+		char shown[2048], *s = shown;
+
+		for (const char *c = cmd; *c && s < shown + sizeof(shown) - 1;) {
+			if (!strncmp(c, "/opt/zdedup/bin/", 16))
+				c += 16;
+			else
+				*s++ = *c++;
+		}
+		*s = '\0';
+		shown[strlen(shown) - 5] = '\0';	/* " 2>&1" */
+		fprintf(stderr, "#   $ %s  -> exit %d\n", shown,
+			WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+		log_output(out, 40);
+	}
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+#define run(...) run_cmd(false, cmd_out, sizeof(cmd_out), __VA_ARGS__)
+#define run_quiet(...) run_cmd(true, cmd_out, sizeof(cmd_out), __VA_ARGS__)
+
+static bool has(const char *out, const char *pat)
+{
+	return !pat || strstr(out, pat);
+}
+
+/*
+ * Run a command, expect exit status @rc and the text @pat (NULL: any) in
+ * its output; ASSERT_RUN stops the test when it does not.
+ */
+#define EXPECT_RUN(rc, pat, ...) do {					\
+	int __rc = run(__VA_ARGS__);					\
+	EXPECT_EQ(rc, __rc);						\
+	EXPECT_TRUE(has(cmd_out, pat))					\
+		TH_LOG("expected '%s' in the output", (const char *)(pat)); \
+} while (0)
+
+#define ASSERT_RUN(rc, pat, ...) do {					\
+	int __rc = run(__VA_ARGS__);					\
+	ASSERT_EQ(rc, __rc);						\
+	ASSERT_TRUE(has(cmd_out, pat))					\
+		TH_LOG("expected '%s' in the output", (const char *)(pat)); \
+} while (0)
+
+/* The number after "@key": in JSON text; -1 if absent. */
+static long long json_num(const char *json, const char *key)
+{
+	char pat[80];
+	const char *p;
+
+	snprintf(pat, sizeof(pat), "\"%s\": ", key);
+	p = strstr(json, pat);
+	return p ? strtoll(p + strlen(pat), NULL, 10) : -1;
+}
+
+/*
+ * The number @key of the row of cgroup @path (as the loader prints it,
+ * relative to the cgroup2 mount) in `status --json` text; -1 if absent.
+ */
+static long long json_row_num(const char *json, const char *path, const char *key)
+{
+	char pat[PATH_MAX + 16], row[1024];
+	const char *p, *end;
+
+	snprintf(pat, sizeof(pat), "\"path\": \"%s\"", path);
+	p = strstr(json, pat);
+	if (!p)
+		return -1;
+	end = strchr(p, '}');
+	if (!end || end - p >= (long)sizeof(row))
+		return -1;
+	memcpy(row, p, end - p);
+	row[end - p] = '\0';
+	return json_num(row, key);
+}
+
+/* The link id of the attached policy per `status --json`; -1 if none. */
+static long long status_link_id(void)
+{
+	if (run_quiet(LOADER " status --json"))
+		return -1;
+	return json_num(cmd_out, "link_id");
+}
+
+/* ------------------------------------------------------------------------
+ * zswap counters
+ */
+struct cnt {
+	long long stored, hits, hashed, invalid, entries;
+};
+
+static void cnt_read(struct cnt *c)
+{
+	c->stored = zu_debugfs("stored_pages");
+	c->hits = zu_debugfs("dedup_hits");
+	c->hashed = zu_debugfs("dedup_hashed");
+	c->invalid = zu_debugfs("dedup_policy_invalid");
+	c->entries = zu_debugfs("dedup_index_entries");
+}
+
+static struct cnt cnt_delta(const struct cnt *a, const struct cnt *b)
+{
+	return (struct cnt){
+		.stored = b->stored - a->stored,
+		.hits = b->hits - a->hits,
+		.hashed = b->hashed - a->hashed,
+		.invalid = b->invalid - a->invalid,
+		.entries = b->entries - a->entries,
+	};
+}
+
+#define LOG_CNT(what, d)						\
+	TH_LOG("%-22s stored %+6lld hashed %+6lld hits %+6lld "	\
+	       "entries %+6lld invalid %+6lld", what, (d).stored,	\
+	       (d).hashed, (d).hits, (d).entries, (d).invalid)
+
+/* p percent of x. */
+static long long pct(long long x, int p)
+{
+	return x * p / 100;
+}
+
+/* memcg statistics are flushed lazily; the periodic flush runs every 2 s. */
+static void memcg_stats_settle(void)
+{
+	usleep(2500 * 1000);
+}
+
+/* The cgroup's memory.stat zswpout_dedup: its pages stored by sharing. */
+static long cg_dedup(const char *cg)
+{
+	return cg_read_key_long(cg, "memory.stat", "zswpout_dedup ");
+}
+
+/* ------------------------------------------------------------------------
+ * workloads
+ */
+
+/* idx for @n copies of reference pages [base, base + k), copy-major. */
+static uint32_t *idx_copies(size_t k, size_t n, uint32_t base)
+{
+	uint32_t *idx = malloc(k * n * sizeof(*idx));
+
+	if (idx)
+		for (size_t i = 0; i < k * n; i++)
+			idx[i] = base + i % k;
+	return idx;
+}
+
+/* Fork a process running fn(arg), in cgroup @cg if not NULL. */
+static pid_t spawn(const char *cg, int (*fn)(void *arg), void *arg)
+{
+	pid_t pid;
+
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid == 0) {
+		if (cg && cg_enter_current(cg))
+			_exit(CHILD_CG);
+		_exit(fn(arg));
+	}
+	return pid;
+}
+
+/*
+ * A holder: a process with @copies copies of reference pages [0, k), which
+ * it stores in zswap, then keeps there until the test lets it fault them
+ * back and compare them.  Lives in shared memory.
+ */
+struct holder {
+	struct zu_barrier bar;		/* the holder and the test */
+	const char *ref;
+	size_t k, copies;
+	const char *move_to;		/* cgroup to move to once stored, or NULL */
+	size_t corrupt;			/* pages found corrupt at the end */
+	pid_t pid;
+};
+
+static int holder_fn(void *arg)
+{
+	struct holder *h = arg;
+	const size_t n = h->k * h->copies;
+	uint32_t *idx = idx_copies(h->k, h->copies, 0);
+	char *buf = zu_map(n);
+
+	if (!idx || !buf)
+		return CHILD_NOMEM;
+	zu_fill_ref(buf, h->ref, idx, n);
+	if (zu_pageout(buf, n * PAGE))
+		return CHILD_PAGEOUT;
+	/* The pages stay charged to the cgroup they were stored from. */
+	if (h->move_to && cg_enter_current(h->move_to))
+		return CHILD_CG;
+	if (zu_barrier_wait(&h->bar, BAR_TIMEOUT) ||	/* stored */
+	    zu_barrier_wait(&h->bar, BAR_TIMEOUT))	/* check */
+		return CHILD_SYNC;
+	h->corrupt = zu_count_corrupt_ref(buf, h->ref, idx, n);
+	return h->corrupt ? CHILD_CORRUPT : CHILD_OK;
+}
+
+static struct holder *holders_alloc(int n)
+{
+	return zu_map_shared(n * sizeof(struct holder));
+}
+
+/* Start holder @h in cgroup @cg; returns once its pages are stored. */
+static void holder_store(struct __test_metadata *_metadata, struct holder *h,
+			 const char *cg)
+{
+	zu_barrier_init(&h->bar, 2);
+	h->pid = spawn(cg, holder_fn, h);
+	ASSERT_LT(0, h->pid);
+	ASSERT_EQ(0, zu_barrier_wait(&h->bar, BAR_TIMEOUT));
+}
+
+/* Let holder @h check its pages and exit; returns its exit status. */
+static int holder_finish(struct holder *h)
+{
+	int rc;
+
+	if (h->pid <= 0)
+		return -1;
+	zu_barrier_wait(&h->bar, BAR_TIMEOUT);
+	rc = zu_wait_child(h->pid);
+	h->pid = 0;
+	return rc;
+}
+
+/* ========================================================================
+ * fixture
+ */
+FIXTURE(policy) {
+	char top[256];		/* /sys/fs/cgroup/zdedup_policy_<test> */
+	char self[300];		/* top/self: the test process */
+};
+
+static const char *skip_reason(void)
+{
+	if (access(ZSWAP_PARAMS "/enabled", F_OK))
+		return "zswap is not configured";
+	if (!zu_have_dedup())
+		return "no zswap dedup in this kernel (no debugfs zswap/dedup_hits)";
+	if (access(ZSWAP_DEBUGFS "/dedup_policy", R_OK))
+		return "no BPF dedup policy hook (no debugfs zswap/dedup_policy)";
+	if (access(LOADER, X_OK))
+		return "no " LOADER;
+	return NULL;
+}
+
+/* Child cgroup @rel of the test's tree, path into @path (created). */
+static void mkcg(struct __test_metadata *_metadata, FIXTURE_DATA(policy) *self,
+		 const char *rel, char *path, size_t size)
+{
+	snprintf(path, size, "%s/%s", self->top, rel);
+	ASSERT_EQ(0, cg_create(path));
+}
+
+FIXTURE_SETUP(policy)
+{
+	const char *why = skip_reason();
+
+	if (why)
+		SKIP(return, "%s", why);
+	ensure_swap_on();
+	ASSERT_TRUE(zu_swap_active(SWAP_DEV));
+	ASSERT_EQ(0, zu_param_write("enabled", "Y"));
+	ASSERT_EQ(0, zu_param_write("dedup_enabled", "Y"));
+	ASSERT_TRUE(policy_cleanup()) {
+		char cur[64];
+
+		policy_name(cur, sizeof(cur));
+		TH_LOG("a policy ('%s') stays attached after cleanup", cur);
+	}
+
+	snprintf(self->top, sizeof(self->top), CG_ROOT "/zdedup_policy_%s",
+		 _metadata->name);
+	cg_destroy_tree(self->top);	/* left over by a test killed on timeout */
+	ASSERT_EQ(0, cg_create(self->top));
+	ASSERT_EQ(0, cg_write(self->top, "cgroup.subtree_control", "+memory"));
+	snprintf(self->self, sizeof(self->self), "%s/self", self->top);
+	ASSERT_EQ(0, cg_create(self->self));
+	ASSERT_EQ(0, cg_enter_current(self->self));
+}
+
+FIXTURE_TEARDOWN(policy)
+{
+	cg_enter_current(CG_ROOT);
+	if (!policy_cleanup())
+		TH_LOG("teardown: a policy stays attached");
+	if (self->top[0])
+		cg_destroy_tree(self->top);
+	zu_param_write("dedup_enabled", "Y");
+}
+
+/* ========================================================================
+ * 1. attach, replace and detach while pages are stored and faulted back
+ */
+#define CHURN_K 128		/* distinct pages per content set */
+#define CHURN_COPIES 4
+#define CHURN_WORKERS 2
+#define CHURN_ITERS 2		/* passes over the command sequence */
+
+struct churn {
+	volatile int stop;
+	const char *ref;
+	long rounds[CHURN_WORKERS];
+	long pages[CHURN_WORKERS];	/* pages faulted back and compared */
+	size_t corrupt[CHURN_WORKERS];
+};
+
+static struct churn *churn;
+
+/*
+ * A worker: CHURN_COPIES copies of CHURN_K pages, the same in every
+ * worker; each round stores all of them and faults them back, comparing
+ * each; every other round they get the other content set, so new content
+ * is stored (hashed or not, merged or not, as the policy of the moment
+ * says) while objects stored under earlier policies are loaded and freed.
+ */
+static int churn_fn(void *arg)
+{
+	const int id = (int)(intptr_t)arg;
+	const size_t n = CHURN_K * CHURN_COPIES;
+	uint32_t *idx[2] = { idx_copies(CHURN_K, CHURN_COPIES, 0),
+			     idx_copies(CHURN_K, CHURN_COPIES, CHURN_K) };
+	char *buf = zu_map(n);
+	int set = -1;
+
+	if (!idx[0] || !idx[1] || !buf)
+		return CHILD_NOMEM;
+	while (!churn->stop) {
+		int want = (churn->rounds[id] / 2) & 1;
+
+		if (want != set) {
+			zu_fill_ref(buf, churn->ref, idx[want], n);
+			set = want;
+		}
+		if (zu_pageout(buf, n * PAGE))
+			return CHILD_PAGEOUT;
+		churn->corrupt[id] += zu_count_corrupt_ref(buf, churn->ref, idx[set], n);
+		churn->pages[id] += n;
+		churn->rounds[id]++;
+	}
+	return churn->corrupt[id] ? CHILD_CORRUPT : CHILD_OK;
+}
+
+static long churn_rounds(void)
+{
+	long r = 0;
+
+	for (int i = 0; i < CHURN_WORKERS; i++)
+		r += churn->rounds[i];
+	return r;
+}
+
+/* Wait until the workers completed @n more rounds (at most 10 s). */
+static void churn_wait_rounds(long n)
+{
+	long target = churn_rounds() + n;
+	double deadline = zu_now() + 10;
+
+	while (churn_rounds() < target && zu_now() < deadline)
+		usleep(20 * 1000);
+}
+
+TEST_F_TIMEOUT(policy, attach_replace_under_load, TEST_TIMEOUT)
+{
+	/* %s: the workers' cgroup.  Each step: loader arguments, policy after. */
+	static const struct { const char *args, *policy; } steps[] = {
+		{ "load tenant", "tenant" },
+		{ "set %s group 3", "tenant" },
+		{ "load adaptive --replace", "adaptive" },
+		{ "unload", "builtin" },
+		{ "load memcg", "memcg" },
+		{ "load tenant --replace", "tenant" },
+		{ "set %s off", "tenant" },
+		{ "load " BPF_DIR "/memcg.bpf.o --replace", "memcg" },
+		{ "load adaptive --replace", "adaptive" },
+		{ "unload", "builtin" },
+	};
+	char work[320], cur[64], args[512];
+	pid_t pid[CHURN_WORKERS];
+	struct cnt c0, c1, d;
+	long pages = 0;
+	size_t bad = 0;
+	int steps_ok = 0, rc[CHURN_WORKERS];
+	double t0, deadline;
+
+	mkcg(_metadata, self, "work", work, sizeof(work));
+	churn = zu_map_shared(sizeof(*churn));
+	ASSERT_NE(NULL, churn);
+	churn->ref = zu_ref_alloc(2 * CHURN_K, 0xc000000);
+	ASSERT_NE(NULL, churn->ref);
+
+	cnt_read(&c0);
+	for (int i = 0; i < CHURN_WORKERS; i++) {
+		pid[i] = spawn(work, churn_fn, (void *)(intptr_t)i);
+		ASSERT_LT(0, pid[i]);
+	}
+	churn_wait_rounds(CHURN_WORKERS);
+
+	t0 = zu_now();
+	for (int it = 0; it < CHURN_ITERS; it++) {
+		for (size_t s = 0; s < ARRAY_SIZE(steps); s++) {
+			int ret;
+
+			snprintf(args, sizeof(args), steps[s].args, work);
+			ret = run(LOADER " %s", args);
+			policy_name(cur, sizeof(cur));
+			EXPECT_EQ(0, ret);
+			EXPECT_STREQ(steps[s].policy, cur);
+			if (!ret && !strcmp(steps[s].policy, cur))
+				steps_ok++;
+			/* Let the workers store and load under this policy. */
+			churn_wait_rounds(CHURN_WORKERS);
+		}
+	}
+	TH_LOG("%d commands in %.1f s", (int)(CHURN_ITERS * ARRAY_SIZE(steps)),
+	       zu_now() - t0);
+
+	churn->stop = 1;
+	for (int i = 0; i < CHURN_WORKERS; i++)
+		rc[i] = zu_wait_child(pid[i]);
+	/* The workers are gone: so must be every slot and object they had. */
+	deadline = zu_now() + 6;
+	do {
+		cnt_read(&c1);
+		d = cnt_delta(&c0, &c1);
+	} while ((d.stored || d.entries) && zu_now() < deadline && !usleep(200 * 1000));
+	LOG_CNT("churn, workers gone", d);
+	for (int i = 0; i < CHURN_WORKERS; i++) {
+		TH_LOG("worker %d: exit %d, %ld rounds, %ld pages compared, %zu corrupt",
+		       i, rc[i], churn->rounds[i], churn->pages[i], churn->corrupt[i]);
+		bad += churn->corrupt[i];
+		pages += churn->pages[i];
+	}
+	ASSERT_EQ(0UL, bad);
+	for (int i = 0; i < CHURN_WORKERS; i++)
+		ASSERT_EQ(CHILD_OK, rc[i]);
+	ASSERT_EQ((int)(CHURN_ITERS * ARRAY_SIZE(steps)), steps_ok);
+	/* Each policy saw stores: more rounds than policy changes. */
+	ASSERT_GE(churn_rounds(), (long)(CHURN_ITERS * ARRAY_SIZE(steps)));
+	ASSERT_GT(d.hits, 0);
+	ASSERT_EQ(0, d.stored);
+	ASSERT_EQ(0, d.entries);
+	ASSERT_TRUE(is_policy("builtin"));
+	ASSERT_NE(0, access(PIN_DIR, F_OK));
+}
+
+/* ========================================================================
+ * 2. one policy at a time: -EBUSY for a second registration
+ */
+TEST_F_TIMEOUT(policy, second_attach, TEST_TIMEOUT)
+{
+	long long link;
+
+	/* The loader holds the hook. */
+	ASSERT_RUN(0, "attached", LOADER " load tenant");
+	ASSERT_TRUE(is_policy("tenant"));
+	link = status_link_id();
+	ASSERT_LT(0, link);
+
+	EXPECT_RUN(1, "policy 'tenant' is already attached", LOADER " load memcg");
+	EXPECT_TRUE(has(cmd_out, "--replace"));
+	EXPECT_TRUE(is_policy("tenant"));
+
+	/* A second registration at the kernel level: EBUSY. */
+	EXPECT_NE(0, run(BPFTOOL " struct_ops register " BPF_DIR "/memcg.bpf.o "
+			 BPFTOOL_PIN));
+	EXPECT_TRUE(has(cmd_out, "Device or resource busy"));
+	EXPECT_TRUE(is_policy("tenant"));
+	EXPECT_NE(0, access(BPFTOOL_PIN "/memcg_ops", F_OK));
+	EXPECT_EQ(link, status_link_id());
+
+	/* The other way round: bpftool holds it, the loader and bpftool fail. */
+	ASSERT_RUN(0, "detached", LOADER " unload");
+	rm_dir_files(BPFTOOL_PIN);
+	ASSERT_RUN(0, NULL, BPFTOOL " struct_ops register " BPF_DIR "/memcg.bpf.o "
+		   BPFTOOL_PIN);
+	ASSERT_TRUE(is_policy("memcg"));
+	ASSERT_EQ(0, access(BPFTOOL_PIN "/memcg_ops", F_OK));
+	EXPECT_NE(0, run(BPFTOOL " struct_ops register " BPF_DIR "/tenant.bpf.o "
+			 BPFTOOL_PIN));
+	EXPECT_TRUE(has(cmd_out, "Device or resource busy"));
+	EXPECT_RUN(1, "policy 'memcg' is already attached, by another tool",
+		   LOADER " load tenant");
+	EXPECT_TRUE(is_policy("memcg"));
+	EXPECT_NE(0, access(PIN_DIR "/link", F_OK));
+
+	ASSERT_EQ(0, unlink(BPFTOOL_PIN "/memcg_ops"));
+	ASSERT_TRUE(wait_policy("builtin", DETACH_WAIT));
+}
+
+/* ========================================================================
+ * 3. invalid domains; writes to kernel memory
+ */
+#define INV_K 256
+
+/*
+ * test_invalid_domain returns 0x90000000 for every page.  Cgroup X stores
+ * two copies of K pages, its sibling Y one copy of the same pages.  Each
+ * store counts once in dedup_policy_invalid, and the pages are handled as
+ * ZDEDUP_DOMAIN_MEMCG: X's second copy merges with its first (K hits), Y
+ * merges with nobody.
+ */
+TEST_F_TIMEOUT(policy, invalid_domain, TEST_TIMEOUT)
+{
+	const long long k = INV_K;
+	struct holder *h = holders_alloc(2);
+	char x[320], y[320];
+	struct cnt c0, c1, c2, dx, dy;
+	long x0, y0, xd, yd;
+	char *ref;
+	int rx, ry;
+
+	mkcg(_metadata, self, "X", x, sizeof(x));
+	mkcg(_metadata, self, "Y", y, sizeof(y));
+	ref = zu_ref_alloc(k, 0xd000000);
+	ASSERT_NE(NULL, ref);
+	ASSERT_NE(NULL, h);
+
+	ASSERT_RUN(0, "attached", LOADER " load " BPF_DIR "/test_invalid_domain.bpf.o");
+	ASSERT_TRUE(is_policy("invalid_domain"));
+
+	x0 = cg_dedup(x);
+	y0 = cg_dedup(y);
+	h[0] = (struct holder){ .ref = ref, .k = k, .copies = 2 };
+	h[1] = (struct holder){ .ref = ref, .k = k, .copies = 1 };
+	cnt_read(&c0);
+	holder_store(_metadata, &h[0], x);
+	cnt_read(&c1);
+	holder_store(_metadata, &h[1], y);
+	cnt_read(&c2);
+	dx = cnt_delta(&c0, &c1);
+	dy = cnt_delta(&c1, &c2);
+	LOG_CNT("X: 2 copies", dx);
+	LOG_CNT("Y: 1 copy", dy);
+
+	rx = holder_finish(&h[0]);
+	ry = holder_finish(&h[1]);
+	memcg_stats_settle();
+	xd = cg_dedup(x) - x0;
+	yd = cg_dedup(y) - y0;
+	TH_LOG("memory.stat zswpout_dedup: X %+ld, Y %+ld; corrupt X %zu, Y %zu",
+	       xd, yd, h[0].corrupt, h[1].corrupt);
+
+	/* Every stored page went through domain() and was counted. */
+	ASSERT_GE(dx.stored, pct(2 * k, 95));
+	ASSERT_GE(dy.stored, pct(k, 95));
+	ASSERT_GE(dx.invalid, pct(2 * k, 95));
+	ASSERT_LE(dx.invalid, 2 * k + 16);
+	ASSERT_GE(dy.invalid, pct(k, 95));
+	ASSERT_LE(dy.invalid, k + 16);
+	/* Treated as per-memcg: hashed, merged within X, not across. */
+	ASSERT_GE(dx.hashed, pct(2 * k, 95));
+	ASSERT_GE(dx.hits, pct(k, 95));
+	ASSERT_LE(dx.hits, k);
+	ASSERT_GE(xd, pct(k, 95));
+	ASSERT_GE(dy.hashed, pct(k, 95));
+	ASSERT_EQ(0, dy.hits);
+	ASSERT_EQ(0, yd);
+	ASSERT_EQ(CHILD_OK, rx);
+	ASSERT_EQ(CHILD_OK, ry);
+	ASSERT_TRUE(is_policy("invalid_domain"));
+}
+
+/*
+ * Policies that write kernel memory: through the struct cgroup pointer
+ * they are given, or into their context.  Both compile; the verifier
+ * must reject both, and the loader must show its message and leave
+ * nothing attached or pinned.  With tenant attached, a --replace by such
+ * a policy must leave tenant attached with its settings.
+ */
+TEST_F_TIMEOUT(policy, verifier_rejects_writes, TEST_TIMEOUT)
+{
+	static const struct { const char *obj, *verifier; } bad[] = {
+		{ "test_write_kernel", "only read is supported" },
+		{ "test_write_ctx", "invalid bpf_context access" },
+	};
+	static char list0[OUT_MAX];
+	char cg[320];
+	long long link;
+
+	mkcg(_metadata, self, "T", cg, sizeof(cg));
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		EXPECT_RUN(1, "verifier says", LOADER " load " BPF_DIR "/%s.bpf.o",
+			   bad[i].obj);
+		EXPECT_TRUE(has(cmd_out, bad[i].verifier));
+		EXPECT_TRUE(is_policy("builtin"));
+		EXPECT_NE(0, access(PIN_DIR "/link", F_OK));
+		EXPECT_NE(0, access(PIN_DIR, F_OK));
+	}
+
+	ASSERT_RUN(0, "attached", LOADER " load tenant");
+	ASSERT_RUN(0, "group 9", LOADER " set %s group 9", cg);
+	ASSERT_EQ(0, run_quiet(LOADER " list --json"));
+	strcpy(list0, cmd_out);
+	link = status_link_id();
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		EXPECT_RUN(1, bad[i].verifier, LOADER " load " BPF_DIR "/%s.bpf.o --replace",
+			   bad[i].obj);
+		EXPECT_TRUE(is_policy("tenant"));
+		EXPECT_EQ(link, status_link_id());
+		EXPECT_EQ(0, run_quiet(LOADER " list --json"));
+		EXPECT_STREQ(list0, cmd_out);
+	}
+}
+
+/* ========================================================================
+ * 4. tenant semantics, through the counters
+ */
+#define TEN_K 256
+
+/*
+ * Cgroups A (private), B and C (group 7), D (off), E (child of B, no
+ * entry: inherits group 7).  The same K pages are stored once from each,
+ * one cgroup after the other, and a second copy from A, each by its own
+ * process that keeps them in zswap.  Order B, A, C, D, E:
+ *
+ *   B  first of group 7                     0 hits
+ *   A  private: its second copy only        K hits (not B's)
+ *   C  group 7: merges with B               K hits
+ *   D  off: not even hashed                 0 hashed, 0 hits
+ *   E  inherits group 7: merges with B/C    K hits
+ *
+ * Global counters are measured around each store alone; memory.stat
+ * zswpout_dedup gives the same per cgroup (B's includes its child E).
+ * B's process moves out of B once its pages are stored, so that B can
+ * enable the memory controller for its child E (no internal processes);
+ * the pages stay charged to B.
+ */
+TEST_F_TIMEOUT(policy, tenant_semantics, TEST_TIMEOUT)
+{
+	enum { A, B, C, D, E, NCG };
+	static const char *const names[NCG] = { "A", "B", "C", "D", "E" };
+	static const int order[] = { A, C, D, E };	/* after B */
+	const long long k = TEN_K;
+	struct holder *h = holders_alloc(NCG);
+	char cg[NCG][320];
+	struct cnt s[NCG][2], d[NCG];
+	long dd0[NCG], dd[NCG];
+	long long st[NCG][3];		/* tenant's cgroup_stats: hashed, shared, skipped */
+	int rc[NCG];
+	char *ref;
+
+	ASSERT_NE(NULL, h);
+	for (int i = A; i <= D; i++)
+		mkcg(_metadata, self, names[i], cg[i], sizeof(cg[i]));
+	ASSERT_GT((int)sizeof(cg[E]), snprintf(cg[E], sizeof(cg[E]), "%s/E", cg[B]));
+	ref = zu_ref_alloc(k, 0xe000000);
+	ASSERT_NE(NULL, ref);
+
+	ASSERT_RUN(0, "attached", LOADER " load tenant");
+	ASSERT_RUN(0, "private", LOADER " set %s private", cg[A]);
+	ASSERT_RUN(0, "group 7", LOADER " set %s group 7", cg[B]);
+	ASSERT_RUN(0, "group 7", LOADER " set %s group 7", cg[C]);
+	ASSERT_RUN(0, "off", LOADER " set %s off", cg[D]);
+
+	for (int i = 0; i < NCG; i++)
+		h[i] = (struct holder){ .ref = ref, .k = k, .copies = i == A ? 2 : 1 };
+	h[B].move_to = self->self;
+
+	for (int i = A; i <= D; i++)
+		dd0[i] = cg_dedup(cg[i]);
+	cnt_read(&s[B][0]);
+	holder_store(_metadata, &h[B], cg[B]);
+	cnt_read(&s[B][1]);
+
+	/* B is empty now: give E its own memory cgroup. */
+	ASSERT_EQ(0, cg_write(cg[B], "cgroup.subtree_control", "+memory"));
+	ASSERT_EQ(0, cg_create(cg[E]));
+	dd0[E] = cg_dedup(cg[E]);
+
+	for (size_t j = 0; j < ARRAY_SIZE(order); j++) {
+		int i = order[j];
+
+		cnt_read(&s[i][0]);
+		holder_store(_metadata, &h[i], cg[i]);
+		cnt_read(&s[i][1]);
+	}
+	EXPECT_EQ(0, run(LOADER " status"));
+	/* The policy's own view, from its stored() feedback. */
+	ASSERT_EQ(0, run_quiet(LOADER " status --json"));
+	for (int i = 0; i < NCG; i++) {
+		const char *rel = cg[i] + strlen(CG_ROOT);
+
+		st[i][0] = json_row_num(cmd_out, rel, "hashed");
+		st[i][1] = json_row_num(cmd_out, rel, "shared");
+		st[i][2] = json_row_num(cmd_out, rel, "skipped");
+	}
+
+	for (int i = 0; i < NCG; i++)
+		rc[i] = holder_finish(&h[i]);
+	memcg_stats_settle();
+	for (int i = 0; i < NCG; i++) {
+		d[i] = cnt_delta(&s[i][0], &s[i][1]);
+		dd[i] = cg_dedup(cg[i]) - dd0[i];
+	}
+	dd[B] -= dd[E];		/* B's memory.stat includes its child's */
+	for (int i = 0; i < NCG; i++) {
+		char what[64];
+
+		snprintf(what, sizeof(what), "%s (%s)", names[i],
+			 i == A ? "private, 2 copies" : i == D ? "off" :
+			 i == E ? "no entry" : "group 7");
+		LOG_CNT(what, d[i]);
+		TH_LOG("%-22s memory.stat zswpout_dedup %+ld; tenant's stats: hashed "
+		       "%lld shared %lld skipped %lld; exit %d, %zu corrupt", "",
+		       dd[i], st[i][0], st[i][1], st[i][2], rc[i], h[i].corrupt);
+	}
+
+	for (int i = 0; i < NCG; i++) {
+		ASSERT_EQ(CHILD_OK, rc[i]) TH_LOG("holder %s", names[i]);
+		ASSERT_GE(d[i].stored, pct(k * h[i].copies, 95)) TH_LOG("%s", names[i]);
+	}
+	/* A: its own second copy, nothing from group 7. */
+	ASSERT_GE(d[A].hashed, pct(2 * k, 95));
+	ASSERT_GE(d[A].hits, pct(k, 95));
+	ASSERT_LE(d[A].hits, k);
+	ASSERT_GE(dd[A], pct(k, 95));
+	ASSERT_LE(dd[A], k);
+	/* B, C, E: one group; B, first, merged with nobody (not with A). */
+	ASSERT_EQ(0, d[B].hits);
+	ASSERT_GE(d[B].hashed, pct(k, 95));
+	ASSERT_EQ(0, dd[B]);
+	ASSERT_GE(d[C].hits, pct(k, 95));
+	ASSERT_LE(d[C].hits, k);
+	ASSERT_GE(d[E].hits, pct(k, 95));
+	ASSERT_LE(d[E].hits, k);
+	ASSERT_GE(dd[B] + dd[C] + dd[E], pct(2 * k, 95));
+	ASSERT_LE(dd[B] + dd[C] + dd[E], 2 * k);
+	/* D: off: not hashed, not merged (with A or group 7 alike). */
+	ASSERT_EQ(0, d[D].hashed);
+	ASSERT_EQ(0, d[D].hits);
+	ASSERT_EQ(0, dd[D]);
+	/* tenant's per-cgroup figures say the same (feedback op, skip count). */
+	ASSERT_GE(st[A][0], pct(2 * k, 95));
+	ASSERT_LE(st[A][0], d[A].hashed);
+	ASSERT_GE(st[A][1], pct(k, 95));
+	ASSERT_LE(st[A][1], d[A].hits);
+	ASSERT_GE(st[B][0], pct(k, 95));
+	ASSERT_EQ(0, st[B][1]);
+	ASSERT_GE(st[C][1], pct(k, 95));
+	ASSERT_LE(st[C][1], d[C].hits);
+	ASSERT_GE(st[E][1], pct(k, 95));
+	ASSERT_LE(st[E][1], d[E].hits);
+	ASSERT_EQ(0, st[D][0]);
+	ASSERT_EQ(0, st[D][1]);
+	ASSERT_GE(st[D][2], pct(k, 95));
+	ASSERT_LE(st[D][2], k + 16);
+}
+
+/* ========================================================================
+ * 5. adaptive
+ */
+#define ADA_WINDOW ZDEDUP_ADAPTIVE_WINDOW	/* the policy's defaults */
+#define ADA_BACKOFF ZDEDUP_ADAPTIVE_BACKOFF
+#define ADA_ROUNDS 8
+#define ADA_ROUND (ADA_BACKOFF / 4)
+#define ADA_UNIQUE (ADA_WINDOW + ADA_ROUNDS * ADA_ROUND)
+#define ADA_REF 64			/* base pages of the unique pages */
+#define ADA_DUP_K 256
+#define ADA_DUP_COPIES 4
+#define ADA_DUP_ROUNDS 3
+
+struct ada {
+	struct cnt uniq[1 + ADA_ROUNDS];	/* warm-up, then the rounds */
+	struct cnt dup[ADA_DUP_ROUNDS];
+	size_t corrupt;
+	const char *ref;
+};
+
+static struct ada *ada;
+
+/* Unique page @i: base page i % ADA_REF, stamped with i. */
+static void unique_page(char *page, size_t i)
+{
+	uint64_t stamp = 0x5eed000000000000ULL | i;
+
+	memcpy(page, ada->ref + (i % ADA_REF) * PAGE, PAGE);
+	memcpy(page, &stamp, sizeof(stamp));
+	memcpy(page + PAGE / 2, &stamp, sizeof(stamp));
+}
+
+/* Store @n pages at @buf and record what the counters did. */
+static int ada_store(char *buf, size_t n, struct cnt *out)
+{
+	struct cnt a, b;
+
+	cnt_read(&a);
+	if (zu_pageout(buf, n * PAGE))
+		return -1;
+	cnt_read(&b);
+	*out = cnt_delta(&a, &b);
+	return 0;
+}
+
+/*
+ * Unique pages: a warm-up of one window, then ADA_ROUNDS rounds of fresh
+ * pages, each stored on its own.
+ */
+static int ada_unique_fn(void *arg)
+{
+	char *buf = zu_map(ADA_UNIQUE), *page = malloc(PAGE);
+	size_t off = 0, bad = 0;
+
+	(void)arg;
+	if (!buf || !page)
+		return CHILD_NOMEM;
+	for (int r = 0; r <= ADA_ROUNDS; r++) {
+		size_t n = r ? ADA_ROUND : ADA_WINDOW;
+
+		for (size_t i = off; i < off + n; i++)
+			unique_page(buf + i * PAGE, i);
+		if (ada_store(buf + off * PAGE, n, &ada->uniq[r]))
+			return CHILD_PAGEOUT;
+		off += n;
+	}
+	for (size_t i = 0; i < ADA_UNIQUE; i++) {
+		unique_page(page, i);
+		bad += !!memcmp(buf + i * PAGE, page, PAGE);
+	}
+	ada->corrupt += bad;
+	return bad ? CHILD_CORRUPT : CHILD_OK;
+}
+
+/*
+ * Duplicates: each round, ADA_DUP_COPIES copies of ADA_DUP_K fresh pages,
+ * the copies of a page next to each other (every window sees 3 hits in 4).
+ */
+static int ada_dup_fn(void *arg)
+{
+	const size_t n = ADA_DUP_K * ADA_DUP_COPIES;
+	char *ref = zu_ref_alloc(ADA_DUP_ROUNDS * ADA_DUP_K, 0xf000000);
+	char *buf = zu_map(n);
+	uint32_t idx[ADA_DUP_K * ADA_DUP_COPIES];
+	size_t bad = 0;
+
+	(void)arg;
+	if (!ref || !buf)
+		return CHILD_NOMEM;
+	for (int r = 0; r < ADA_DUP_ROUNDS; r++) {
+		for (size_t i = 0; i < n; i++)
+			idx[i] = r * ADA_DUP_K + i / ADA_DUP_COPIES;
+		zu_fill_ref(buf, ref, idx, n);
+		if (ada_store(buf, n, &ada->dup[r]))
+			return CHILD_PAGEOUT;
+		bad += zu_count_corrupt_ref(buf, ref, idx, n);
+	}
+	ada->corrupt += bad;
+	return bad ? CHILD_CORRUPT : CHILD_OK;
+}
+
+/* hashed / stored */
+static double share(const struct cnt *d)
+{
+	return d->stored > 0 ? (double)d->hashed / d->stored : -1;
+}
+
+/*
+ * adaptive with its default tunables (include/zdedup.h): a cgroup storing
+ * only unique pages has its first window hashed, then backs off for
+ * ADA_BACKOFF pages, is probed for one more window and backs off again;
+ * over 2 x ADA_BACKOFF pages after the warm-up that is one window hashed.
+ * A cgroup storing duplicates afterwards keeps being hashed and merging.
+ */
+TEST_F_TIMEOUT(policy, adaptive_backoff, TEST_TIMEOUT)
+{
+	struct cnt rest = {}, last = {};
+	char u[320], p[320];
+	int rc;
+
+	mkcg(_metadata, self, "unique", u, sizeof(u));
+	mkcg(_metadata, self, "dup", p, sizeof(p));
+	ada = zu_map_shared(sizeof(*ada));
+	ASSERT_NE(NULL, ada);
+	ada->ref = zu_ref_alloc(ADA_REF, 0x10000000);
+	ASSERT_NE(NULL, ada->ref);
+	ASSERT_RUN(0, "attached", LOADER " load adaptive");
+	ASSERT_TRUE(is_policy("adaptive"));
+
+	rc = zu_wait_child(spawn(u, ada_unique_fn, NULL));
+	for (int r = 0; r <= ADA_ROUNDS; r++) {
+		char what[32];
+		struct cnt *d = &ada->uniq[r];
+
+		snprintf(what, sizeof(what), r ? "unique round %d" : "unique warm-up", r);
+		TH_LOG("%-16s stored %5lld hashed %5lld (%5.1f%%) hits %lld", what,
+		       d->stored, d->hashed, 100 * share(d), d->hits);
+		if (r) {
+			rest.stored += d->stored;
+			rest.hashed += d->hashed;
+			rest.hits += d->hits;
+		}
+		if (r > ADA_ROUNDS - 3) {
+			last.stored += d->stored;
+			last.hashed += d->hashed;
+		}
+	}
+	TH_LOG("after the warm-up: %lld of %lld hashed (%.1f%%); last 3 rounds "
+	       "%.1f%%; unique cgroup exit %d, %zu corrupt", rest.hashed,
+	       rest.stored, 100 * share(&rest), 100 * share(&last), rc,
+	       ada->corrupt);
+	EXPECT_EQ(0, run(LOADER " status"));
+	ASSERT_EQ(CHILD_OK, rc);
+	ASSERT_GE(ada->uniq[0].stored, pct(ADA_WINDOW, 95));
+	ASSERT_GE(share(&ada->uniq[0]), 0.95);
+	ASSERT_GE(rest.stored, pct(ADA_ROUNDS * ADA_ROUND, 95));
+	/* One probe window in 2 x ADA_BACKOFF pages: ~3%. */
+	ASSERT_LE(share(&rest), 0.10);
+	ASSERT_LE(share(&last), 0.05);
+	/* ... but it does probe again. */
+	ASSERT_GE(rest.hashed, ADA_WINDOW / 2);
+	ASSERT_EQ(0, rest.hits);
+
+	rc = zu_wait_child(spawn(p, ada_dup_fn, NULL));
+	for (int r = 0; r < ADA_DUP_ROUNDS; r++) {
+		struct cnt *d = &ada->dup[r];
+
+		TH_LOG("dup round %d      stored %5lld hashed %5lld (%5.1f%%) hits %lld",
+		       r, d->stored, d->hashed, 100 * share(d), d->hits);
+	}
+	ASSERT_EQ(CHILD_OK, rc);
+	for (int r = 0; r < ADA_DUP_ROUNDS; r++) {
+		const long long n = ADA_DUP_K * ADA_DUP_COPIES;
+		const long long dups = (ADA_DUP_COPIES - 1) * ADA_DUP_K;
+
+		ASSERT_GE(ada->dup[r].stored, pct(n, 95));
+		ASSERT_GE(ada->dup[r].hashed, pct(n, 95));
+		ASSERT_GE(ada->dup[r].hits, pct(dups, 95));
+		ASSERT_LE(ada->dup[r].hits, dups);
+	}
+}
+
+/* ========================================================================
+ * 6. loader errors
+ */
+
+/* After a refused request: the same policy, link and per-cgroup map. */
+static void assert_unchanged(struct __test_metadata *_metadata, const char *policy,
+			     long long link, const char *list0)
+{
+	EXPECT_TRUE(is_policy(policy));
+	EXPECT_EQ(link, status_link_id());
+	if (list0) {
+		EXPECT_EQ(0, run_quiet(LOADER " list --json"));
+		EXPECT_STREQ(list0, cmd_out);
+	}
+}
+
+TEST_F_TIMEOUT(policy, loader_errors, TEST_TIMEOUT)
+{
+	static char list0[OUT_MAX];
+	char a[320], b[320];
+	long long link;
+
+	mkcg(_metadata, self, "A", a, sizeof(a));
+	mkcg(_metadata, self, "B", b, sizeof(b));
+
+	/* Nothing loaded. */
+	EXPECT_RUN(1, "no policy is loaded", LOADER " set %s private", a);
+	EXPECT_RUN(1, "no policy is loaded", LOADER " list");
+	EXPECT_RUN(1, "nothing to unload", LOADER " unload");
+	EXPECT_TRUE(is_policy("builtin"));
+	EXPECT_NE(0, access(PIN_DIR, F_OK));
+	/* No BPF filesystem to pin in (only when nothing is pinned). */
+	if (!umount("/sys/fs/bpf")) {
+		EXPECT_RUN(1, "no BPF filesystem", LOADER " load memcg");
+		EXPECT_TRUE(is_policy("builtin"));
+		ASSERT_EQ(0, mount("bpf", "/sys/fs/bpf", "bpf", 0, NULL));
+	} else {
+		TH_LOG("cannot unmount /sys/fs/bpf (%s): no-bpffs case not run",
+		       strerror(errno));
+	}
+
+	/* A policy with settings; every bad request below must leave them. */
+	ASSERT_RUN(0, "attached", LOADER " load tenant");
+	ASSERT_RUN(0, NULL, LOADER " set %s group 7", a);
+	ASSERT_RUN(0, NULL, LOADER " set %s off", b);
+	ASSERT_EQ(0, run(LOADER " list --json"));
+	strcpy(list0, cmd_out);
+	ASSERT_TRUE(has(list0, "\"group\": 7"));
+	link = status_link_id();
+	ASSERT_LT(0, link);
+
+	/* cgroup paths */
+	EXPECT_RUN(1, "No such file or directory", LOADER " set %s/nosuch private",
+		   self->top);
+	assert_unchanged(_metadata, "tenant", link, list0);
+	EXPECT_RUN(1, "No such file or directory", LOADER " set zdedup_nosuch group 3");
+	assert_unchanged(_metadata, "tenant", link, list0);
+	EXPECT_RUN(1, "not a cgroup v2 directory", LOADER " set /proc private");
+	assert_unchanged(_metadata, "tenant", link, list0);
+	EXPECT_RUN(1, "not a cgroup v2 directory", LOADER " set /tmp group 7");
+	assert_unchanged(_metadata, "tenant", link, list0);
+	EXPECT_RUN(1, "not a cgroup (not a directory)", LOADER " set %s/cgroup.procs off",
+		   a);
+	assert_unchanged(_metadata, "tenant", link, list0);
+	EXPECT_RUN(1, "No such file or directory", LOADER " unset %s/nosuch", self->top);
+	assert_unchanged(_metadata, "tenant", link, list0);
+
+	/* modes and group numbers */
+	EXPECT_RUN(2, "unknown mode 'shared'", LOADER " set %s shared", a);
+	assert_unchanged(_metadata, "tenant", link, list0);
+	EXPECT_RUN(2, "group number must be 1..65535, not '0'", LOADER " set %s group 0", a);
+	assert_unchanged(_metadata, "tenant", link, list0);
+	EXPECT_RUN(2, "group number must be 1..65535, not '65536'",
+		   LOADER " set %s group %d", a, ZDEDUP_GROUP_MAX + 1);
+	assert_unchanged(_metadata, "tenant", link, list0);
+	EXPECT_RUN(2, "group number must be 1..65535, not '-1'", LOADER " set %s group -1", a);
+	assert_unchanged(_metadata, "tenant", link, list0);
+	EXPECT_RUN(2, "needs a group number", LOADER " set %s group", a);
+	assert_unchanged(_metadata, "tenant", link, list0);
+	/* The last valid group is accepted (and then put back). */
+	EXPECT_RUN(0, "group 65535", LOADER " set %s group %d", a, ZDEDUP_GROUP_MAX);
+	EXPECT_RUN(0, "group 7", LOADER " set %s group 7", a);
+	assert_unchanged(_metadata, "tenant", link, list0);
+
+	/* loading over an attached policy */
+	EXPECT_RUN(1, "policy 'tenant' is already attached", LOADER " load memcg");
+	EXPECT_TRUE(has(cmd_out, "--replace"));
+	assert_unchanged(_metadata, "tenant", link, list0);
+	EXPECT_RUN(1, "already attached", LOADER " load " BPF_DIR "/test_invalid_domain.bpf.o");
+	assert_unchanged(_metadata, "tenant", link, list0);
+	EXPECT_RUN(2, "unknown policy 'nosuch'", LOADER " load nosuch --replace");
+	assert_unchanged(_metadata, "tenant", link, list0);
+	EXPECT_RUN(1, "cannot read policy object", LOADER " load /nonexistent.bpf.o --replace");
+	assert_unchanged(_metadata, "tenant", link, list0);
+	EXPECT_RUN(2, "no tunable", LOADER " load memcg --replace --window 64");
+	assert_unchanged(_metadata, "tenant", link, list0);
+	EXPECT_RUN(2, "unknown command", LOADER " frobnicate");
+	assert_unchanged(_metadata, "tenant", link, list0);
+	/* (a policy failing verification: verifier_rejects_writes) */
+
+	/* A policy without per-cgroup settings: set explains it. */
+	ASSERT_RUN(0, "replaced 'tenant'", LOADER " load adaptive --replace");
+	EXPECT_RUN(1, "no per-cgroup policy map", LOADER " set %s private", a);
+	assert_unchanged(_metadata, "adaptive", link, NULL);
+}
+
+TEST_F(policy, loader_errors_no_bpf)
+{
+	SKIP(return, "needs a kernel without BPF (CONFIG_BPF_SYSCALL off): "
+	     "this VM boots one kernel, with BPF");
+}
+
+/* ========================================================================
+ * 7. bpftool struct_ops register
+ */
+#define TOOL_K 256
+
+/*
+ * bpftool registers memcg.bpf.o and pins its link in BPFTOOL_PIN: the
+ * policy is memcg, two copies of K pages in one cgroup merge (K hits),
+ * one copy in a sibling merges with nothing.  Removing the pin detaches
+ * the policy.
+ */
+TEST_F_TIMEOUT(policy, bpftool_register, TEST_TIMEOUT)
+{
+	const long long k = TOOL_K;
+	struct holder *h = holders_alloc(2);
+	struct cnt c0, c1, c2, dx, dy;
+	char x[320], y[320];
+	int rx, ry;
+	char *ref;
+
+	mkcg(_metadata, self, "X", x, sizeof(x));
+	mkcg(_metadata, self, "Y", y, sizeof(y));
+	ref = zu_ref_alloc(k, 0x11000000);
+	ASSERT_NE(NULL, ref);
+	ASSERT_NE(NULL, h);
+
+	ASSERT_RUN(0, NULL, BPFTOOL " struct_ops register " BPF_DIR "/memcg.bpf.o "
+		   BPFTOOL_PIN);
+	ASSERT_TRUE(is_policy("memcg"));
+	ASSERT_EQ(0, access(BPFTOOL_PIN "/memcg_ops", F_OK));
+	EXPECT_RUN(0, "another tool", LOADER " status");
+
+	h[0] = (struct holder){ .ref = ref, .k = k, .copies = 2 };
+	h[1] = (struct holder){ .ref = ref, .k = k, .copies = 1 };
+	cnt_read(&c0);
+	holder_store(_metadata, &h[0], x);
+	cnt_read(&c1);
+	holder_store(_metadata, &h[1], y);
+	cnt_read(&c2);
+	dx = cnt_delta(&c0, &c1);
+	dy = cnt_delta(&c1, &c2);
+	LOG_CNT("X: 2 copies", dx);
+	LOG_CNT("Y: 1 copy", dy);
+
+	ASSERT_EQ(0, unlink(BPFTOOL_PIN "/memcg_ops"));
+	ASSERT_TRUE(wait_policy("builtin", DETACH_WAIT));
+	rmdir(BPFTOOL_PIN);
+
+	rx = holder_finish(&h[0]);
+	ry = holder_finish(&h[1]);
+	TH_LOG("corrupt X %zu, Y %zu", h[0].corrupt, h[1].corrupt);
+	ASSERT_GE(dx.stored, pct(2 * k, 95));
+	ASSERT_GE(dx.hits, pct(k, 95));
+	ASSERT_LE(dx.hits, k);
+	ASSERT_GE(dy.stored, pct(k, 95));
+	ASSERT_GE(dy.hashed, pct(k, 95));
+	ASSERT_EQ(0, dy.hits);
+	ASSERT_EQ(CHILD_OK, rx);
+	ASSERT_EQ(CHILD_OK, ry);
+}
+
+TEST_HARNESS_MAIN
