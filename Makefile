@@ -112,7 +112,7 @@ check: all
 	@scripts/check.sh
 
 demo: all
-	@scripts/vm-run.sh demo
+	@scripts/demo.sh
 
 bench: all
 	@scripts/bench.sh
