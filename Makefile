@@ -125,4 +125,4 @@ patches:
 
 clean:
 	rm -rf $(B)/guest $(B)/bpf $(B)/loader $(B)/initramfs $(B)/initramfs.cpio \
-		$(B)/vm $(B)/check
+		$(B)/vm $(B)/check $(B)/demo
