@@ -19,8 +19,8 @@ set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 scenario=${1:?usage: vm-run.sh SCENARIO|shell}
 kernel=${VM_KERNEL:-$top/build/kbuild/arch/x86/boot/bzImage}
-root="$top/build/initramfs"
-cpio="$top/build/initramfs.cpio"
+root="$top/build/initramfs/$scenario"
+cpio="$top/build/initramfs/$scenario.cpio"
 log="$top/build/vm/$scenario.log"
 timeout_s=${VM_TIMEOUT:-900}
 
