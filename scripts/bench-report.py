@@ -61,7 +61,9 @@ def summarise(info, runs, meta):
     for name in order:
         mine = [r for r in runs if r['workload'] == name]
         med = {}
-        for mode in ('off', 'on', 'ideal'):
+        modes = ['off', 'on', 'ideal'] + sorted(
+            {r['mode'] for r in mine if r['mode'].startswith('bpf_')})
+        for mode in modes:
             rs = [r for r in mine if r['mode'] == mode]
             if rs:
                 med[mode] = {k: statistics.median(r[k] for r in rs)
@@ -91,6 +93,14 @@ def summarise(info, runs, meta):
             'meta': mt,
             'raw': mine,
         }
+        # The cost of the BPF hook: each policy against the built-in one
+        # (and, for adaptive, against dedup off: what it is for).
+        for mode in modes[3:]:
+            pol = mode[len('bpf_'):]
+            w[f'store_bpf_{pol}_over_builtin'] = ratio(m(mode, 'store_pps'), m('on', 'store_pps'))
+            w[f'load_bpf_{pol}_over_builtin'] = ratio(m(mode, 'load_pps'), m('on', 'load_pps'))
+            w[f'store_bpf_{pol}_over_off'] = ratio(m(mode, 'store_pps'), m('off', 'store_pps'))
+            w[f'pool_bpf_{pol}_over_ideal'] = ratio(m(mode, 'pool_bytes'), m('ideal', 'pool_bytes'))
         workloads[name] = w
     return {'info': info, 'workloads': workloads}
 
@@ -133,6 +143,13 @@ def table(res):
     print('pool: pool_total_size growth while the workload is stored; ideal: '
           'each distinct page stored once, dedup off; meta: dedup_meta_bytes '
           'per index object / per shared slot')
+    bpf = [(n, k, v) for n, w in res['workloads'].items()
+           for k, v in w.items() if k.startswith('store_bpf_')]
+    if bpf:
+        print()
+        print('BPF policies (store throughput, dedup on):')
+        for n, k, v in bpf:
+            print(f'  {n:8s} {k:34s} {fmt(v, ".3f")}')
 
 
 def main():

@@ -23,9 +23,15 @@
  * metadata per unique object, then storing the workload (every page now
  * a duplicate of a stored object) gives the metadata per shared slot.
  *
+ * With -p POLICY (repeatable), every repetition also runs the workload
+ * with dedup on under each BPF policy, loaded with zdedup-loader (mode
+ * "bpf_POLICY"): the cost of the struct_ops hook against the built-in
+ * policy ("on"), measured side by side in the same boot.
+ *
  * Output: one "BENCH {json}" line per result, for scripts/bench.sh.
  *
- * usage: zdedup_bench [-m MiB] [-r reps] [-c compressor] [workload...]
+ * usage: zdedup_bench [-m MiB] [-r reps] [-c compressor] [-p policy]...
+ *                     [workload...]
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -189,6 +195,42 @@ static int measure_meta(struct bench *b)
 	return corrupt ? -1 : 0;
 }
 
+#define MAX_POLICIES 4
+static const char *policies[MAX_POLICIES];
+static int nr_policies;
+
+/* Attach @policy with zdedup-loader (NULL: detach, the built-in policy). */
+static int use_policy(const char *policy)
+{
+	char cmd[128];
+
+	if (!policy)
+		return system("zdedup-loader unload >/dev/null 2>&1; "
+			      "test \"$(cat /sys/kernel/debug/zswap/dedup_policy)\" = builtin");
+	snprintf(cmd, sizeof(cmd),
+		 "zdedup-loader unload >/dev/null 2>&1; zdedup-loader load %s >/dev/null",
+		 policy);
+	if (system(cmd)) {
+		fprintf(stderr, "zdedup_bench: cannot load policy %s\n", policy);
+		return -1;
+	}
+	return 0;
+}
+
+/* One repetition of the workload under each policy given with -p. */
+static int run_policies(struct bench *b, int rep)
+{
+	char mode[32];
+
+	for (int p = 0; p < nr_policies; p++) {
+		snprintf(mode, sizeof(mode), "bpf_%s", policies[p]);
+		if (use_policy(policies[p]) || set_dedup(b, true) ||
+		    run(b, mode, rep, b->buf, b->idx, b->pages))
+			return -1;
+	}
+	return nr_policies ? use_policy(NULL) : 0;
+}
+
 static int bench_workload(const struct workload *w, size_t mib, int reps,
 			  bool have_dedup)
 {
@@ -221,6 +263,8 @@ static int bench_workload(const struct workload *w, size_t mib, int reps,
 		if (set_dedup(&b, false) ||
 		    run(&b, "ideal", rep, b.ref, NULL, b.distinct))
 			goto out;
+		if (have_dedup && run_policies(&b, rep))
+			goto out;
 	}
 	if (have_dedup && measure_meta(&b))
 		goto out;
@@ -235,7 +279,7 @@ out:
 static void usage(void)
 {
 	fprintf(stderr, "usage: zdedup_bench [-m MiB] [-r reps] [-c compressor] "
-		"[unique|dup50|dup90...]\n");
+		"[-p policy]... [unique|dup50|dup90...]\n");
 	exit(2);
 }
 
@@ -248,7 +292,7 @@ int main(int argc, char **argv)
 	bool have_dedup = zu_have_dedup();
 	struct utsname u;
 
-	while ((opt = getopt(argc, argv, "m:r:c:")) != -1) {
+	while ((opt = getopt(argc, argv, "m:r:c:p:")) != -1) {
 		switch (opt) {
 		case 'm':
 			mib = strtoul(optarg, NULL, 10);
@@ -258,6 +302,11 @@ int main(int argc, char **argv)
 			break;
 		case 'c':
 			compressor = optarg;
+			break;
+		case 'p':
+			if (nr_policies == MAX_POLICIES)
+				usage();
+			policies[nr_policies++] = optarg;
 			break;
 		default:
 			usage();

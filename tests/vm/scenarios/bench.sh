@@ -8,5 +8,6 @@ opt() { sed -n "s/.*zdedup\.$1=\([^ ]*\).*/\1/p" /proc/cmdline; }
 mib=$(opt bench_mib)
 reps=$(opt bench_reps)
 comp=$(opt bench_comp)
+# -p: also measure each BPF policy against the built-in one
 run_suite zdedup_bench /opt/zdedup/bin/zdedup_bench -m "${mib:-64}" \
-	-r "${reps:-5}" ${comp:+-c "$comp"}
+	-r "${reps:-5}" ${comp:+-c "$comp"} -p memcg -p tenant -p adaptive
