@@ -162,25 +162,6 @@ static char *cg_path(const struct demo *d, const char *tenant, const char *file)
 	return p;
 }
 
-/* One "key value" line of a flat-keyed file (memory.stat); -1 if absent. */
-static long long read_key(const char *path, const char *key)
-{
-	FILE *f = fopen(path, "r");
-	char name[128];
-	long long v, found = -1;
-
-	if (!f)
-		return -1;
-	while (fscanf(f, "%127s %lld", name, &v) == 2) {
-		if (!strcmp(name, key)) {
-			found = v;
-			break;
-		}
-	}
-	fclose(f);
-	return found;
-}
-
 static long long read_num(const char *path)
 {
 	FILE *f = fopen(path, "r");
@@ -224,17 +205,17 @@ static void take_snap(const struct demo *d, struct snap *s)
 	s->zswpout = zu_vmstat("zswpout");
 	s->zswpin = zu_vmstat("zswpin");
 	s->zswpout_dedup = zu_vmstat("zswpout_dedup");
-	s->root_zswapped = read_key(cg_path(d, NULL, "memory.stat"), "zswapped");
-	s->root_anon = read_key(cg_path(d, NULL, "memory.stat"), "anon");
+	s->root_zswapped = zu_read_key(cg_path(d, NULL, "memory.stat"), "zswapped");
+	s->root_anon = zu_read_key(cg_path(d, NULL, "memory.stat"), "anon");
 	for (int t = 0; t < NTENANTS; t++) {
 		const char *stat = cg_path(d, tenants[t].name, "memory.stat");
 		struct tenant_snap *ts = &s->t[t];
 
-		ts->zswpout = read_key(stat, "zswpout");
-		ts->zswpin = read_key(stat, "zswpin");
-		ts->zswpout_dedup = read_key(stat, "zswpout_dedup");
-		ts->zswapped = read_key(stat, "zswapped");
-		ts->anon = read_key(stat, "anon");
+		ts->zswpout = zu_read_key(stat, "zswpout");
+		ts->zswpin = zu_read_key(stat, "zswpin");
+		ts->zswpout_dedup = zu_read_key(stat, "zswpout_dedup");
+		ts->zswapped = zu_read_key(stat, "zswapped");
+		ts->anon = zu_read_key(stat, "anon");
 		ts->zswap_current = read_num(cg_path(d, tenants[t].name,
 						     "memory.zswap.current"));
 	}
@@ -513,7 +494,7 @@ static double swap_out(struct demo *d, long long stored0)
 {
 	const char *reclaim = cg_path(d, NULL, "memory.reclaim");
 	const char *stat = cg_path(d, NULL, "memory.stat");
-	long long anon = read_key(stat, "anon");
+	long long anon = zu_read_key(stat, "anon");
 	long long step = (anon / RECLAIM_STEPS + PAGE - 1) / PAGE * PAGE;
 	double spent = 0, shown = 0;
 	long long now;
@@ -522,7 +503,7 @@ static double swap_out(struct demo *d, long long stored0)
 	if (anon < 0)
 		die("%s: no anon counter", stat);
 	for (int i = 0; idle < 3 && i < 4 * RECLAIM_STEPS; i++) {
-		long long left = read_key(stat, "anon");
+		long long left = zu_read_key(stat, "anon");
 		char amount[32];
 		double t0;
 		int err;
@@ -537,7 +518,7 @@ static double swap_out(struct demo *d, long long stored0)
 		if (err && err != -EAGAIN)
 			die("%s: %s", reclaim, strerror(-err));
 		/* EAGAIN: reclaim got less than asked; the loop judges progress */
-		now = read_key(stat, "anon");
+		now = zu_read_key(stat, "anon");
 		idle = now >= left ? idle + 1 : 0;
 		if (spent - shown < 2 && now >= (long long)PAGE && idle < 3)
 			continue;

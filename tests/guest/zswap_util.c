@@ -101,12 +101,13 @@ long long zu_debugfs(const char *name)
 	return read_ll(path);
 }
 
-int zu_param_read(const char *name, char *buf, size_t len)
+/* First line of @dir/@name into @buf, without its newline. */
+static int read_line(const char *dir, const char *name, char *buf, size_t len)
 {
 	char path[256];
 	FILE *f;
 
-	snprintf(path, sizeof(path), ZSWAP_PARAMS "/%s", name);
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	f = fopen(path, "r");
 	if (!f)
 		return -errno;
@@ -119,13 +120,13 @@ int zu_param_read(const char *name, char *buf, size_t len)
 	return 0;
 }
 
-int zu_param_write(const char *name, const char *value)
+static int write_str(const char *dir, const char *name, const char *value)
 {
 	char path[256];
 	FILE *f;
 	int ret = 0;
 
-	snprintf(path, sizeof(path), ZSWAP_PARAMS "/%s", name);
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	f = fopen(path, "w");
 	if (!f)
 		return -errno;
@@ -136,15 +137,25 @@ int zu_param_write(const char *name, const char *value)
 	return ret;
 }
 
-long long zu_vmstat(const char *key)
+int zu_param_read(const char *name, char *buf, size_t len)
 {
-	FILE *f = fopen("/proc/vmstat", "r");
-	char name[64];
+	return read_line(ZSWAP_PARAMS, name, buf, len);
+}
+
+int zu_param_write(const char *name, const char *value)
+{
+	return write_str(ZSWAP_PARAMS, name, value);
+}
+
+long long zu_read_key(const char *path, const char *key)
+{
+	FILE *f = fopen(path, "r");
+	char name[128];
 	long long v, found = -1;
 
 	if (!f)
 		return -1;
-	while (fscanf(f, "%63s %lld", name, &v) == 2) {
+	while (fscanf(f, "%127s %lld", name, &v) == 2) {
 		if (!strcmp(name, key)) {
 			found = v;
 			break;
@@ -152,6 +163,11 @@ long long zu_vmstat(const char *key)
 	}
 	fclose(f);
 	return found;
+}
+
+long long zu_vmstat(const char *key)
+{
+	return zu_read_key("/proc/vmstat", key);
 }
 
 double zu_now(void)
@@ -237,37 +253,12 @@ bool zu_have_dedup(void)
 
 int zu_debugfs_read_str(const char *name, char *buf, size_t len)
 {
-	char path[256];
-	FILE *f;
-
-	snprintf(path, sizeof(path), ZSWAP_DEBUGFS "/%s", name);
-	f = fopen(path, "r");
-	if (!f)
-		return -errno;
-	if (!fgets(buf, (int)len, f)) {
-		fclose(f);
-		return -EIO;
-	}
-	fclose(f);
-	buf[strcspn(buf, "\n")] = '\0';
-	return 0;
+	return read_line(ZSWAP_DEBUGFS, name, buf, len);
 }
 
 int zu_debugfs_write_str(const char *name, const char *value)
 {
-	char path[256];
-	FILE *f;
-	int ret = 0;
-
-	snprintf(path, sizeof(path), ZSWAP_DEBUGFS "/%s", name);
-	f = fopen(path, "w");
-	if (!f)
-		return -errno;
-	if (fputs(value, f) < 0)
-		ret = -EIO;
-	if (fclose(f))
-		ret = -errno;
-	return ret;
+	return write_str(ZSWAP_DEBUGFS, name, value);
 }
 
 bool zu_swap_active(const char *dev)

@@ -45,6 +45,10 @@ int zu_param_write(const char *name, const char *value);
 /* Read a "key value" line from /proc/vmstat; -1 if absent. */
 long long zu_vmstat(const char *key);
 
+/* The value of a "key value" line of a flat-keyed file (memory.stat,
+ * /proc/vmstat); -1 if absent. */
+long long zu_read_key(const char *path, const char *key);
+
 /* Monotonic clock in seconds. */
 double zu_now(void);
 
