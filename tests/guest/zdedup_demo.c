@@ -162,19 +162,6 @@ static char *cg_path(const struct demo *d, const char *tenant, const char *file)
 	return p;
 }
 
-static long long read_num(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	long long v = -1;
-
-	if (!f)
-		return -1;
-	if (fscanf(f, "%lld", &v) != 1)
-		v = -1;
-	fclose(f);
-	return v;
-}
-
 /* Write @s to @path; 0 or -errno. */
 static int write_str(const char *path, const char *s)
 {
@@ -216,7 +203,7 @@ static void take_snap(const struct demo *d, struct snap *s)
 		ts->zswpout_dedup = zu_read_key(stat, "zswpout_dedup");
 		ts->zswapped = zu_read_key(stat, "zswapped");
 		ts->anon = zu_read_key(stat, "anon");
-		ts->zswap_current = read_num(cg_path(d, tenants[t].name,
+		ts->zswap_current = zu_read_ll(cg_path(d, tenants[t].name,
 						     "memory.zswap.current"));
 	}
 }

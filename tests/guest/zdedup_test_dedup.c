@@ -77,7 +77,6 @@
 
 
 /* Exit codes of the helper processes a test forks. */
-enum { CHILD_OK, CHILD_CORRUPT, CHILD_NOMEM, CHILD_SYNC, CHILD_PAGEOUT, CHILD_CG };
 
 /* ------------------------------------------------------------------------
  * Global state: what the suite found at start, restored when it ends
@@ -234,33 +233,6 @@ static long cg_zswap_current(const char *cg)
 /* ------------------------------------------------------------------------
  * workloads
  */
-
-/* idx for @n copies of reference pages [base, base + k), copy-major. */
-static uint32_t *idx_copies(size_t k, size_t n, uint32_t base)
-{
-	uint32_t *idx = malloc(k * n * sizeof(*idx));
-
-	if (idx)
-		for (size_t i = 0; i < k * n; i++)
-			idx[i] = base + i % k;
-	return idx;
-}
-
-/* Fork a process running fn(arg), in cgroup @cg if not NULL. */
-static pid_t spawn(const char *cg, int (*fn)(void *arg), void *arg)
-{
-	pid_t pid;
-
-	fflush(stdout);
-	fflush(stderr);
-	pid = fork();
-	if (pid == 0) {
-		if (cg && cg_enter_current(cg))
-			_exit(CHILD_CG);
-		_exit(fn(arg));
-	}
-	return pid;
-}
 
 /*
  * A helper process's workload: its own @n pages built from @ref by @idx,
@@ -445,7 +417,7 @@ TEST_F_TIMEOUT(integrity, mixed_content, TEST_TIMEOUT)
 
 	p = (struct peer){ .ref = ref, .idx = peer_idx, .n = 2 * k,
 			   .bar = bar, .corrupt = peer_bad };
-	pid = spawn(NULL, mixed_peer, &p);
+	pid = zu_spawn(NULL, mixed_peer, &p);
 	ASSERT_LT(0, pid);
 
 	zu_fill_ref(buf, ref, idx, n);
@@ -490,7 +462,7 @@ TEST_F_TIMEOUT(integrity, mixed_content, TEST_TIMEOUT)
 TEST_F_TIMEOUT(integrity, compressor_switch, TEST_TIMEOUT)
 {
 	const size_t k = MIX_K;
-	uint32_t *copies = idx_copies(k, 2, 0);
+	uint32_t *copies = zu_idx_copies(k, 2, 0);
 	char *ref, *b1, *b2, *b3;
 	struct zstat s0, s1, d;
 	size_t bad;
@@ -613,7 +585,7 @@ TEST_F_TIMEOUT(dedup, dedup_happens, TEST_TIMEOUT)
 {
 	const long long k = HAPPENS_K, nk = HAPPENS_N * HAPPENS_K;
 	const long long dups = (HAPPENS_N - 1) * HAPPENS_K;
-	uint32_t *idx = idx_copies(HAPPENS_K, HAPPENS_N, 0);
+	uint32_t *idx = zu_idx_copies(HAPPENS_K, HAPPENS_N, 0);
 	char *ref = zu_ref_alloc(HAPPENS_K, 0x3000000);
 	struct happens_run off, on;
 
@@ -727,14 +699,14 @@ TEST_F_TIMEOUT(dedup, isolation, TEST_TIMEOUT)
 	ASSERT_EQ(0, zu_pageout(buf, k * PAGE));
 	/* B: a process in the sibling cgroup. */
 	pb = (struct peer){ .ref = ref, .n = k, .bar = &bar[0], .corrupt = &bad[0] };
-	pid_b = spawn(self->env.cg2, iso_peer, &pb);
+	pid_b = zu_spawn(self->env.cg2, iso_peer, &pb);
 	ASSERT_LT(0, pid_b);
 	ASSERT_EQ(0, zu_barrier_wait(&bar[0], BAR_TIMEOUT));
 	zstat_read(&s1);
 
 	/* A again: a second process with another copy. */
 	pa = (struct peer){ .ref = ref, .n = k, .bar = &bar[1], .corrupt = &bad[1] };
-	pid_a = spawn(NULL, iso_peer, &pa);
+	pid_a = zu_spawn(NULL, iso_peer, &pa);
 	ASSERT_LT(0, pid_a);
 	ASSERT_EQ(0, zu_barrier_wait(&bar[1], BAR_TIMEOUT));
 	zstat_read(&s2);
@@ -821,7 +793,7 @@ TEST_F_TIMEOUT(dedup, collisions, TEST_TIMEOUT)
 TEST_F_TIMEOUT(dedup, writeback_shared, TEST_TIMEOUT)
 {
 	const size_t nk = WB_N * WB_K;
-	uint32_t *idx = idx_copies(WB_K, WB_N, 0);
+	uint32_t *idx = zu_idx_copies(WB_K, WB_N, 0);
 	struct zstat s0, s1, s2, d;
 	char *ref, *buf, *extra;
 	size_t bad, bad_extra = 0;
@@ -901,7 +873,7 @@ static int swapoff_peer(void *arg)
 TEST_F_TIMEOUT(dedup, swapoff_shared, TEST_TIMEOUT)
 {
 	const size_t nk = OFF_N * OFF_K;
-	uint32_t *idx = idx_copies(OFF_K, OFF_N, 0);
+	uint32_t *idx = zu_idx_copies(OFF_K, OFF_N, 0);
 	struct zstat s0, s1, s2, d;
 	struct zu_barrier *bar;
 	size_t *peer_bad, bad;
@@ -926,7 +898,7 @@ TEST_F_TIMEOUT(dedup, swapoff_shared, TEST_TIMEOUT)
 	zu_fill_ref(buf, ref, idx, nk);
 	ASSERT_EQ(0, zu_pageout(buf, nk * PAGE));
 	p = (struct peer){ .ref = ref, .n = OFF_K, .bar = bar, .corrupt = peer_bad };
-	pid = spawn(NULL, swapoff_peer, &p);
+	pid = zu_spawn(NULL, swapoff_peer, &p);
 	ASSERT_LT(0, pid);
 	ASSERT_EQ(0, zu_barrier_wait(bar, BAR_TIMEOUT));
 	zstat_read(&s1);
@@ -1000,8 +972,8 @@ static int toggle_fn(void *arg)
 TEST_F_TIMEOUT(dedup, toggle_under_load, TEST_TIMEOUT)
 {
 	const size_t nk = TOG_N * TOG_K;
-	uint32_t *idx[2] = { idx_copies(TOG_K, TOG_N, 0),
-			     idx_copies(TOG_K, TOG_N, TOG_K) };
+	uint32_t *idx[2] = { zu_idx_copies(TOG_K, TOG_N, 0),
+			     zu_idx_copies(TOG_K, TOG_N, TOG_K) };
 	struct toggler *t = zu_map_shared(sizeof(*t));
 	struct zstat s0, s1, d;
 	size_t bad = 0;
@@ -1017,7 +989,7 @@ TEST_F_TIMEOUT(dedup, toggle_under_load, TEST_TIMEOUT)
 	ASSERT_NE(NULL, buf);
 
 	zstat_read(&s0);
-	pid = spawn(NULL, toggle_fn, t);
+	pid = zu_spawn(NULL, toggle_fn, t);
 	ASSERT_LT(0, pid);
 	for (int round = 0; round < TOG_ROUNDS; round++) {
 		const uint32_t *ix = idx[(round / 2) & 1];
@@ -1117,7 +1089,7 @@ TEST_F_TIMEOUT(dedup, balance, TEST_TIMEOUT)
 
 	p = (struct peer){ .ref = ref, .idx = peer_idx, .n = 3 * BAL_K,
 			   .bar = bar, .corrupt = peer_bad };
-	pid = spawn(NULL, balance_peer, &p);
+	pid = zu_spawn(NULL, balance_peer, &p);
 	ASSERT_LT(0, pid);
 	zu_fill_ref(buf, ref, idx, n);
 	ASSERT_EQ(0, zu_pageout(buf, n * PAGE));
@@ -1242,7 +1214,7 @@ TEST_F_TIMEOUT(dedup, concurrency, TEST_TIMEOUT)
 
 	zstat_read(&s0);
 	for (int i = 0; i < CONC_PROCS; i++) {
-		pid[i] = spawn(NULL, conc_child, (void *)(intptr_t)i);
+		pid[i] = zu_spawn(NULL, conc_child, (void *)(intptr_t)i);
 		ASSERT_LT(0, pid[i]);
 	}
 	for (int i = 0; i < CONC_PROCS; i++)

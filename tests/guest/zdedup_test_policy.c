@@ -89,7 +89,6 @@
 #define OUT_MAX (64 << 10)
 
 /* Exit codes of the helper processes a test forks. */
-enum { CHILD_OK, CHILD_CORRUPT, CHILD_NOMEM, CHILD_SYNC, CHILD_PAGEOUT, CHILD_CG };
 
 /* ------------------------------------------------------------------------
  * Global state: what the suite found at start, restored when it ends.
@@ -425,33 +424,6 @@ static long cg_dedup(const char *cg)
  * workloads
  */
 
-/* idx for @n copies of reference pages [base, base + k), copy-major. */
-static uint32_t *idx_copies(size_t k, size_t n, uint32_t base)
-{
-	uint32_t *idx = malloc(k * n * sizeof(*idx));
-
-	if (idx)
-		for (size_t i = 0; i < k * n; i++)
-			idx[i] = base + i % k;
-	return idx;
-}
-
-/* Fork a process running fn(arg), in cgroup @cg if not NULL. */
-static pid_t spawn(const char *cg, int (*fn)(void *arg), void *arg)
-{
-	pid_t pid;
-
-	fflush(stdout);
-	fflush(stderr);
-	pid = fork();
-	if (pid == 0) {
-		if (cg && cg_enter_current(cg))
-			_exit(CHILD_CG);
-		_exit(fn(arg));
-	}
-	return pid;
-}
-
 /*
  * A holder: a process with @copies copies of reference pages [0, k), which
  * it stores in zswap, then keeps there until the test lets it fault them
@@ -470,7 +442,7 @@ static int holder_fn(void *arg)
 {
 	struct holder *h = arg;
 	const size_t n = h->k * h->copies;
-	uint32_t *idx = idx_copies(h->k, h->copies, 0);
+	uint32_t *idx = zu_idx_copies(h->k, h->copies, 0);
 	char *buf = zu_map(n);
 
 	if (!idx || !buf)
@@ -498,7 +470,7 @@ static void holder_store(struct __test_metadata *_metadata, struct holder *h,
 			 const char *cg)
 {
 	zu_barrier_init(&h->bar, 2);
-	h->pid = spawn(cg, holder_fn, h);
+	h->pid = zu_spawn(cg, holder_fn, h);
 	ASSERT_LT(0, h->pid);
 	ASSERT_EQ(0, zu_barrier_wait(&h->bar, BAR_TIMEOUT));
 }
@@ -611,8 +583,8 @@ static int churn_fn(void *arg)
 {
 	const int id = (int)(intptr_t)arg;
 	const size_t n = CHURN_K * CHURN_COPIES;
-	uint32_t *idx[2] = { idx_copies(CHURN_K, CHURN_COPIES, 0),
-			     idx_copies(CHURN_K, CHURN_COPIES, CHURN_K) };
+	uint32_t *idx[2] = { zu_idx_copies(CHURN_K, CHURN_COPIES, 0),
+			     zu_idx_copies(CHURN_K, CHURN_COPIES, CHURN_K) };
 	char *buf = zu_map(n);
 	int set = -1;
 
@@ -684,7 +656,7 @@ TEST_F_TIMEOUT(policy, attach_replace_under_load, TEST_TIMEOUT)
 
 	cnt_read(&c0);
 	for (int i = 0; i < CHURN_WORKERS; i++) {
-		pid[i] = spawn(work, churn_fn, (void *)(intptr_t)i);
+		pid[i] = zu_spawn(work, churn_fn, (void *)(intptr_t)i);
 		ASSERT_LT(0, pid[i]);
 	}
 	churn_wait_rounds(CHURN_WORKERS);
@@ -1169,7 +1141,7 @@ TEST_F_TIMEOUT(policy, adaptive_backoff, TEST_TIMEOUT)
 	ASSERT_RUN(0, "attached", LOADER " load adaptive");
 	ASSERT_TRUE(is_policy("adaptive"));
 
-	rc = zu_wait_child(spawn(u, ada_unique_fn, NULL));
+	rc = zu_wait_child(zu_spawn(u, ada_unique_fn, NULL));
 	for (int r = 0; r <= ADA_ROUNDS; r++) {
 		char what[32];
 		struct cnt *d = &ada->uniq[r];
@@ -1203,7 +1175,7 @@ TEST_F_TIMEOUT(policy, adaptive_backoff, TEST_TIMEOUT)
 	ASSERT_GE(rest.hashed, ADA_WINDOW / 2);
 	ASSERT_EQ(0, rest.hits);
 
-	rc = zu_wait_child(spawn(p, ada_dup_fn, NULL));
+	rc = zu_wait_child(zu_spawn(p, ada_dup_fn, NULL));
 	for (int r = 0; r < ADA_DUP_ROUNDS; r++) {
 		struct cnt *d = &ada->dup[r];
 

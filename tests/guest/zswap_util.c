@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #define _GNU_SOURCE
 #include "zswap_util.h"
+#include "cgroup_util.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -80,7 +81,7 @@ int zu_pageout(void *buf, size_t len)
 	return madvise(buf, len, MADV_PAGEOUT) ? -errno : 0;
 }
 
-static long long read_ll(const char *path)
+long long zu_read_ll(const char *path)
 {
 	FILE *f = fopen(path, "r");
 	long long v;
@@ -98,7 +99,7 @@ long long zu_debugfs(const char *name)
 	char path[256];
 
 	snprintf(path, sizeof(path), ZSWAP_DEBUGFS "/%s", name);
-	return read_ll(path);
+	return zu_read_ll(path);
 }
 
 /* First line of @dir/@name into @buf, without its newline. */
@@ -323,4 +324,29 @@ int zu_wait_child(int pid)
 	if (waitpid(pid, &status, 0) != pid)
 		return -1;
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+uint32_t *zu_idx_copies(size_t k, size_t n, uint32_t base)
+{
+	uint32_t *idx = malloc(k * n * sizeof(*idx));
+
+	if (idx)
+		for (size_t i = 0; i < k * n; i++)
+			idx[i] = base + i % k;
+	return idx;
+}
+
+pid_t zu_spawn(const char *cg, int (*fn)(void *arg), void *arg)
+{
+	pid_t pid;
+
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid == 0) {
+		if (cg && cg_enter_current(cg))
+			_exit(CHILD_CG);
+		_exit(fn(arg));
+	}
+	return pid;
 }

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define ZU_PAGE_SIZE 4096UL
 #define ZSWAP_DEBUGFS "/sys/kernel/debug/zswap"
@@ -116,5 +117,20 @@ int zu_barrier_wait(struct zu_barrier *b, double timeout_s);
 
 /* Wait for child @pid; returns its exit status, or -1 if it did not exit. */
 int zu_wait_child(int pid);
+
+/* Exit codes of helper processes forked by the test suites. */
+enum { CHILD_OK, CHILD_CORRUPT, CHILD_NOMEM, CHILD_SYNC, CHILD_PAGEOUT, CHILD_CG };
+
+/* idx for @n copies of reference pages [base, base + k), copy-major. */
+uint32_t *zu_idx_copies(size_t k, size_t n, uint32_t base);
+
+/*
+ * Fork a process running fn(arg), in cgroup @cg if not NULL (exit status
+ * CHILD_CG if it cannot enter it).
+ */
+pid_t zu_spawn(const char *cg, int (*fn)(void *arg), void *arg);
+
+/* A decimal number from the start of @path; -1 if unreadable. */
+long long zu_read_ll(const char *path);
 
 #endif
