@@ -30,6 +30,11 @@ static uint64_t mix(uint64_t *state)
 	return z ^ (z >> 31);
 }
 
+uint64_t zu_rand(uint64_t *state)
+{
+	return mix(state);
+}
+
 void zu_fill_page(void *page, uint64_t seed)
 {
 	char *p = page, *end = p + ZU_PAGE_SIZE;
@@ -102,14 +107,10 @@ long long zu_debugfs(const char *name)
 	return zu_read_ll(path);
 }
 
-/* First line of @dir/@name into @buf, without its newline. */
-static int read_line(const char *dir, const char *name, char *buf, size_t len)
+int zu_read_file(const char *path, char *buf, size_t len)
 {
-	char path[256];
-	FILE *f;
+	FILE *f = fopen(path, "r");
 
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(path, "r");
 	if (!f)
 		return -errno;
 	if (!fgets(buf, (int)len, f)) {
@@ -121,14 +122,11 @@ static int read_line(const char *dir, const char *name, char *buf, size_t len)
 	return 0;
 }
 
-static int write_str(const char *dir, const char *name, const char *value)
+int zu_write_file(const char *path, const char *value)
 {
-	char path[256];
-	FILE *f;
+	FILE *f = fopen(path, "w");
 	int ret = 0;
 
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(path, "w");
 	if (!f)
 		return -errno;
 	if (fputs(value, f) < 0)
@@ -136,6 +134,23 @@ static int write_str(const char *dir, const char *name, const char *value)
 	if (fclose(f))
 		ret = -errno;
 	return ret;
+}
+
+/* First line of @dir/@name into @buf, without its newline. */
+static int read_line(const char *dir, const char *name, char *buf, size_t len)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return zu_read_file(path, buf, len);
+}
+
+static int write_str(const char *dir, const char *name, const char *value)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return zu_write_file(path, value);
 }
 
 int zu_param_read(const char *name, char *buf, size_t len)

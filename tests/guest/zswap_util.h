@@ -22,6 +22,12 @@
  */
 void zu_fill_page(void *page, uint64_t seed);
 
+/*
+ * One step of splitmix64, a small well-mixed PRNG: the same @state gives
+ * the same sequence (seeded, replayable runs).
+ */
+uint64_t zu_rand(uint64_t *state);
+
 /* Fill @npages pages at @buf, page i with seed seed_of(i). */
 void zu_fill(void *buf, size_t npages, uint64_t (*seed_of)(size_t i, void *arg),
 	     void *arg);
@@ -38,6 +44,13 @@ int zu_pageout(void *buf, size_t len);
 
 /* Read a decimal counter from /sys/kernel/debug/zswap/@name; -1 if absent. */
 long long zu_debugfs(const char *name);
+
+/*
+ * Read the first line of @path into @buf (without its newline) / write
+ * @value to @path: 0 or -errno.
+ */
+int zu_read_file(const char *path, char *buf, size_t len);
+int zu_write_file(const char *path, const char *value);
 
 /* Read/write a zswap module parameter as a string. */
 int zu_param_read(const char *name, char *buf, size_t len);
