@@ -5,6 +5,9 @@
 #   make check      all tests: host tests, runner self-tests, VM suites
 #   make demo       the demo scenario in the VM
 #   make bench      the benchmarks in the VM (not part of check)
+#   make soak       randomized concurrent soak on the sanitizer kernel
+#                   (KASAN, kmemleak, fault injection; about 15 minutes;
+#                   SOAK_SEED=N replays a run, SOAK_PAGES=N sizes it)
 #   make vm         interactive shell in the VM
 #   make kernel     patched kernel only
 #   make patches    export commits in build/linux to kernel-patches/
@@ -27,7 +30,7 @@ CGROUP_UTIL := $(B)/guest/obj/cgroup_util.o
 GUEST_SRCS := $(wildcard tests/guest/zdedup_*.c)
 GUEST_BINS := $(patsubst tests/guest/%.c,$(B)/guest/%,$(GUEST_SRCS))
 
-.PHONY: all deps tree kernel tools guest policies check demo bench vm patches clean
+.PHONY: all deps tree kernel tools guest policies check demo bench soak vm patches clean
 
 all: guest policies
 
@@ -117,6 +120,9 @@ demo: all
 bench: all
 	@scripts/bench.sh
 
+soak: all
+	@scripts/soak.sh
+
 vm: all
 	@scripts/vm-run.sh shell
 
@@ -125,4 +131,4 @@ patches:
 
 clean:
 	rm -rf $(B)/guest $(B)/bpf $(B)/loader $(B)/initramfs $(B)/initramfs.cpio \
-		$(B)/vm $(B)/check $(B)/demo
+		$(B)/vm $(B)/check $(B)/demo $(B)/soak

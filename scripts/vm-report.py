@@ -3,7 +3,8 @@
 
 Counts the TAP results the guest suites printed, adds the harness's own
 checks (the guest reported back; every suite exited normally; the kernel
-log holds no WARNING/BUG/lockdep splat), prints a summary ending in
+log holds no WARNING/BUG/lockdep/KASAN/KFENCE splat and no kmemleak
+report), prints a summary ending in
 "N passed, N failed" and exits non-zero on any failure.
 
 Usage: vm-report.py [--tap TAPFILE]... LOG...
@@ -19,11 +20,16 @@ SUITE_BEGIN = re.compile(r'^ZDEDUP-SUITE-BEGIN (\S+)')
 SUITE_END = re.compile(r'^ZDEDUP-SUITE-END (\S+) rc=(\d+)')
 RESULT = re.compile(r'^ZDEDUP-RESULT rc=(\d+)')
 # What the kernel prints when something went wrong that a test might not
-# notice by itself.
+# notice by itself.  KASAN and KFENCE reports open with "BUG: KASAN: ..."
+# and "BUG: KFENCE: ..." (matched by "BUG: "); their other forms (a
+# general protection fault annotated by KASAN, a report without the BUG
+# line) and kmemleak's summary after a scan that found new unreferenced
+# objects are matched explicitly.
 SPLAT = re.compile(r'(WARNING: |BUG: |Kernel panic|Oops: |'
                    r'general protection fault|possible circular locking|'
                    r'possible recursive locking|inconsistent lock state|'
-                   r'suspicious RCU usage|UBSAN: |'
+                   r'suspicious RCU usage|UBSAN: |KASAN: |KFENCE: |'
+                   r'kmemleak: .*new suspected memory leak|'
                    r'INFO: task .* blocked|soft lockup|hard LOCKUP)')
 KSFT_SKIP = 4
 

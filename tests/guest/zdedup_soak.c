@@ -1042,7 +1042,7 @@ static int ctl_op(struct ctl *c, int op)
 	switch (op) {
 	case OP_RECLAIM:
 		pick_cg(c, cg, sizeof(cg));
-		snprintf(v, sizeof(v), "%dM", 1 + (int)rnd(&c->rng, 16));
+		snprintf(v, sizeof(v), "%dK", 256 * (1 + (int)rnd(&c->rng, 32)));
 		/* EAGAIN when less could be reclaimed: not an error */
 		cg_set(cg, "memory.reclaim", v);
 		ring_note("reclaim %s %s", cg + strlen(CG_SOAK), v);
@@ -1298,6 +1298,20 @@ static int slot_of(pid_t pid)
 	return -1;
 }
 
+static long long mem_available_mib(void)
+{
+	FILE *f = fopen("/proc/meminfo", "r");
+	char line[128];
+	long long kb = -1024;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "MemAvailable: %lld kB", &kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kb / 1024;
+}
+
 static void progress(const long long *ev0, double t_last, long rt_last)
 {
 	long long ev[NEVENTS];
@@ -1311,11 +1325,12 @@ static void progress(const long long *ev0, double t_last, long rt_last)
 	events_read(ev);
 	policy_name(pol, sizeof(pol));
 	say("%4.0f s: %ld round trips (%.0f/s), %ld corrupted; zswpout %+lld zswpin %+lld "
-	    "hits %+lld; stored %lld; policy %s%s; %ld lives, %ld cgroups removed",
-	    elapsed(), rt, (rt - rt_last) / (elapsed() - t_last), bad,
+	    "hits %+lld; stored %lld; policy %s%s; %ld lives, %ld cgroups removed; "
+	    "%lld MiB available", elapsed(), rt, (rt - rt_last) / (elapsed() - t_last), bad,
 	    event_delta(ev0, ev, "zswpout"), event_delta(ev0, ev, "zswpin"),
 	    event_delta(ev0, ev, "dedup_hits"), zu_debugfs("stored_pages"), pol,
-	    sh->ctl.faults_on ? ", faults on" : "", lives, sh->cg_removed);
+	    sh->ctl.faults_on ? ", faults on" : "", lives, sh->cg_removed,
+	    mem_available_mib());
 }
 
 /* Wait for @pid until @deadline (seconds); true if it was reaped. */
