@@ -3,17 +3,23 @@
 # build/linux, with ccache.  Reconfigures only when a fragment changed.
 #
 # KVARIANT=bench builds the benchmark kernel instead (build/kbuild-bench:
-# vm.config + bench.config, without the debug options).
+# vm.config + bench.config, without the debug options); KVARIANT=sanitize
+# the sanitizer kernel (build/kbuild-sanitize: vm.config + sanitize.config,
+# KASAN, kmemleak, fault injection).
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 tree="$top/build/linux"
 out="$top/build/kbuild"
 frags="$top/kernel-config/vm.config"
-if [ "${KVARIANT:-}" = bench ]; then
-	out="$top/build/kbuild-bench"
-	frags="$frags $top/kernel-config/bench.config"
-fi
+case "${KVARIANT:-}" in
+"") ;;
+bench|sanitize)
+	out="$top/build/kbuild-$KVARIANT"
+	frags="$frags $top/kernel-config/$KVARIANT.config"
+	;;
+*) echo "error: unknown KVARIANT '$KVARIANT' (bench, sanitize)" >&2; exit 2 ;;
+esac
 jobs=${JOBS:-$(nproc)}
 export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/zdedup-ccache}
 kmake() { make -s -C "$tree" O="$out" CC="ccache gcc" HOSTCC="ccache gcc" "$@"; }

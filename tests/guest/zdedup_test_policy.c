@@ -40,6 +40,12 @@
  *   policy.bpftool_register           bpftool struct_ops register attaches
  *                                     memcg (per-memcg merges); removing
  *                                     its pinned link detaches it
+ *   policy.shared_writeback_rules     A and B share objects (group 7): A's
+ *                                     reclaim leaves the shared ones alone
+ *                                     while B forbids writeback; B's own
+ *                                     reclaim reaches them
+ *   policy.replaced_domains_apart     group 7 of a replaced policy and group
+ *                                     7 of its successor never merge
  *
  * Every workload runs in its own child cgroup of
  * /sys/fs/cgroup/zdedup_policy_<test>; the test process sits in the leaf
@@ -1365,6 +1371,172 @@ TEST_F_TIMEOUT(policy, bpftool_register, TEST_TIMEOUT)
 	ASSERT_EQ(0, dy.hits);
 	ASSERT_EQ(CHILD_OK, rx);
 	ASSERT_EQ(CHILD_OK, ry);
+}
+
+/* ========================================================================
+ * 10. objects shared across cgroups: every sharer's writeback rules
+ */
+#define SHR_K 256
+#define SHR_ROUNDS 40		/* memory.reclaim calls per cgroup */
+
+static long cg_stat(const char *cg, const char *key)
+{
+	return cg_read_key_long(cg, "memory.stat", key);
+}
+
+/*
+ * Reclaim from @cg: with its pages all in zswap, only the zswap shrinker
+ * has anything to give.  memory.reclaim fails with EAGAIN when it cannot
+ * reclaim all it was asked for; that is expected here.
+ */
+static void cg_reclaim(const char *cg)
+{
+	for (int i = 0; i < SHR_ROUNDS; i++)
+		cg_write(cg, "memory.reclaim", "4M");
+}
+
+/*
+ * A and B in tenant group 7; A stores K pages and K pages of its own, B
+ * the same K pages, which share A's objects.  With B's writeback off, A's
+ * reclaim writes back A's own objects but none that B shares: that would
+ * write B's pages to the swap device.  With B's writeback on again, B's
+ * reclaim reaches the objects it shares (charged to A) and writes them
+ * back, B's pages with them.
+ */
+TEST_F_TIMEOUT(policy, shared_writeback_rules, TEST_TIMEOUT)
+{
+	struct holder *h = holders_alloc(3);
+	char a[320], b[320], shrinker[8];
+	long wb_a[3], wb_b[3], zswapped_b[3];
+	char *ref, *own;
+	int rc[3];
+
+	ASSERT_NE(NULL, h);
+	mkcg(_metadata, self, "A", a, sizeof(a));
+	mkcg(_metadata, self, "B", b, sizeof(b));
+	ref = zu_ref_alloc(SHR_K, 0x5100000);
+	own = zu_ref_alloc(SHR_K, 0x5200000);
+	ASSERT_NE(NULL, ref);
+	ASSERT_NE(NULL, own);
+	ASSERT_EQ(0, zu_param_read("shrinker_enabled", shrinker, sizeof(shrinker)));
+
+	ASSERT_RUN(0, "attached", LOADER " load tenant");
+	ASSERT_RUN(0, "group 7", LOADER " set %s group 7", a);
+	ASSERT_RUN(0, "group 7", LOADER " set %s group 7", b);
+	ASSERT_EQ(0, cg_write(b, "memory.zswap.writeback", "0"));
+
+	h[0] = (struct holder){ .ref = ref, .k = SHR_K, .copies = 1 };
+	h[1] = (struct holder){ .ref = own, .k = SHR_K, .copies = 1 };
+	h[2] = h[0];
+	holder_store(_metadata, &h[0], a);
+	holder_store(_metadata, &h[1], a);
+	holder_store(_metadata, &h[2], b);
+	memcg_stats_settle();
+	ASSERT_GE(cg_dedup(b), pct(SHR_K, 95)) TH_LOG("B did not share A's objects");
+
+	ASSERT_EQ(0, zu_param_write("shrinker_enabled", "Y"));
+	wb_a[0] = cg_stat(a, "zswpwb ");
+	wb_b[0] = cg_stat(b, "zswpwb ");
+	zswapped_b[0] = cg_stat(b, "zswapped ");
+	cg_reclaim(a);
+	memcg_stats_settle();
+	wb_a[1] = cg_stat(a, "zswpwb ");
+	wb_b[1] = cg_stat(b, "zswpwb ");
+	zswapped_b[1] = cg_stat(b, "zswapped ");
+
+	ASSERT_EQ(0, cg_write(b, "memory.zswap.writeback", "1"));
+	cg_reclaim(b);
+	ASSERT_EQ(0, zu_param_write("shrinker_enabled", shrinker));
+	memcg_stats_settle();
+	wb_a[2] = cg_stat(a, "zswpwb ");
+	wb_b[2] = cg_stat(b, "zswpwb ");
+	zswapped_b[2] = cg_stat(b, "zswapped ");
+
+	for (int i = 0; i < 3; i++)
+		rc[i] = holder_finish(&h[i]);
+	TH_LOG("A's reclaim, B's writeback off: A wrote back %ld pages (of %d "
+	       "unshared), B %ld; B's zswapped %ld -> %ld B",
+	       wb_a[1] - wb_a[0], SHR_K, wb_b[1] - wb_b[0], zswapped_b[0],
+	       zswapped_b[1]);
+	TH_LOG("B's reclaim, B's writeback on: A wrote back %ld pages, B %ld; "
+	       "B's zswapped %ld -> %ld B", wb_a[2] - wb_a[1], wb_b[2] - wb_b[1],
+	       zswapped_b[1], zswapped_b[2]);
+	for (int i = 0; i < 3; i++) {
+		ASSERT_EQ(CHILD_OK, rc[i])
+			TH_LOG("holder %d, %zu corrupt", i, h[i].corrupt);
+	}
+
+	/*
+	 * A's reclaim works, on A's own objects only (and a few pages of its
+	 * processes' stacks and heaps it pushes to zswap on the way).
+	 */
+	ASSERT_GT(wb_a[1] - wb_a[0], 0);
+	ASSERT_LE(wb_a[1] - wb_a[0], SHR_K + SHR_K / 4);
+	ASSERT_EQ(0, wb_b[1] - wb_b[0]);	/* B forbids: none of its pages */
+	ASSERT_EQ(zswapped_b[0], zswapped_b[1]);
+	ASSERT_GT(wb_b[2] - wb_b[1], 0);	/* B reclaims what it shares */
+	ASSERT_LT(zswapped_b[2], zswapped_b[1]);
+}
+
+/* ========================================================================
+ * 11. a replaced policy's domains never meet the new policy's
+ */
+#define GEN_K 256
+
+/*
+ * Domain 7 of the tenant policy holds A's pages.  After the policy is
+ * replaced (a new attachment, the settings carried over), B goes into
+ * group 7 and stores the same pages: they must not merge with A's, stored
+ * under the previous policy.  C, then in group 7 too, merges with B: the
+ * new policy's domain 7 works as before.
+ */
+TEST_F_TIMEOUT(policy, replaced_domains_apart, TEST_TIMEOUT)
+{
+	struct holder *h = holders_alloc(3);
+	char cg[3][320];
+	struct cnt s[3][2], d[3];
+	char *ref;
+	int rc[3];
+
+	ASSERT_NE(NULL, h);
+	for (int i = 0; i < 3; i++) {
+		char rel[2] = { (char)('A' + i), 0 };
+
+		mkcg(_metadata, self, rel, cg[i], sizeof(cg[i]));
+		h[i] = (struct holder){ .k = GEN_K, .copies = 1 };
+	}
+	ref = zu_ref_alloc(GEN_K, 0x5300000);
+	ASSERT_NE(NULL, ref);
+	for (int i = 0; i < 3; i++)
+		h[i].ref = ref;
+
+	ASSERT_RUN(0, "attached", LOADER " load tenant");
+	ASSERT_RUN(0, "group 7", LOADER " set %s group 7", cg[0]);
+	cnt_read(&s[0][0]);
+	holder_store(_metadata, &h[0], cg[0]);
+	cnt_read(&s[0][1]);
+
+	ASSERT_EQ(0, run(LOADER " load --replace tenant"));
+	ASSERT_RUN(0, "group 7", LOADER " set %s group 7", cg[1]);
+	ASSERT_RUN(0, "group 7", LOADER " set %s group 7", cg[2]);
+	for (int i = 1; i < 3; i++) {
+		cnt_read(&s[i][0]);
+		holder_store(_metadata, &h[i], cg[i]);
+		cnt_read(&s[i][1]);
+	}
+	for (int i = 0; i < 3; i++) {
+		rc[i] = holder_finish(&h[i]);
+		d[i] = cnt_delta(&s[i][0], &s[i][1]);
+	}
+	LOG_CNT("A (group 7, old)", d[0]);
+	LOG_CNT("B (group 7, new)", d[1]);
+	LOG_CNT("C (group 7, new)", d[2]);
+	for (int i = 0; i < 3; i++) {
+		ASSERT_EQ(CHILD_OK, rc[i]) TH_LOG("holder %c", 'A' + i);
+	}
+	ASSERT_GE(d[1].hashed, pct(GEN_K, 95));
+	ASSERT_EQ(0, d[1].hits);
+	ASSERT_GE(d[2].hits, pct(GEN_K, 95));
 }
 
 TEST_HARNESS_MAIN
