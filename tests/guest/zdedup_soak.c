@@ -57,7 +57,7 @@
  * or a kmemleak report that mentions zswap.
  *
  * Usage: zdedup_soak [-n ROUND_TRIPS] [-t SECONDS] [-s SEED] [-w WORKERS]
- *                    [-p PAGES] [-l LIFETIME] [-F] [-v]
+ *                    [-p PAGES] [-l LIFETIME] [-F] [-v] [-X]
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -111,6 +111,7 @@ static struct {
 	double lifetime;	/* a worker lives 1/4..1 of this, seconds */
 	bool faults;		/* inject allocation failures if possible */
 	bool verbose;
+	bool selftest;		/* corrupt a page on purpose: the run must fail */
 } opt = {
 	.target = 200000,
 	.seconds = 120,
@@ -382,7 +383,7 @@ static void ring_dump(void)
 {
 	unsigned int end = __atomic_load_n(&sh->ring_pos, __ATOMIC_RELAXED);
 
-	say("the controller's last actions:");
+	say("the controller's last actions%s", end ? ":" : ": none yet");
 	for (unsigned int i = end > RING ? end - RING : 0; i < end; i++)
 		say("  %7.2f s  %s", sh->ring[i % RING].t, sh->ring[i % RING].what);
 }
@@ -446,7 +447,7 @@ static const char *const gauges[] = {
  * does not count injected faults; "times" is a budget that counts down,
  * so each phase sets it and reads back what is left.
  */
-#define FAULT_TIMES 400
+#define FAULT_TIMES 1000
 
 static int fi_write(const char *dir, const char *name, const char *v)
 {
@@ -655,17 +656,29 @@ static void pick_range(struct worker *w, struct region *g, size_t *a, size_t *le
 
 static void report_corrupt(struct worker *w, struct region *g, size_t i)
 {
+	static char expect[PAGE];
+	const char *p = g->buf + i * PAGE;
+	size_t diff = 0, first = PAGE;
 	char what[160];
 
 	if (w->reported++ >= 10)
 		return;
-	content_describe(g->buf + i * PAGE, w->ref, what, sizeof(what));
+	content_fill(expect, g->cid[i], w->ref);
+	for (size_t o = 0; o < PAGE; o++) {
+		if (p[o] != expect[o]) {
+			diff++;
+			if (first == PAGE)
+				first = o;
+		}
+	}
+	content_describe(p, w->ref, what, sizeof(what));
 	say("CORRUPTED page: worker %d (pid %d, cgroup %s), region %td page %zu "
-	    "of %zu, expected content %016llx, %s; holds %s",
+	    "of %zu, expected content %016llx, %s; %zu bytes differ, the first at "
+	    "offset %zu; the page holds %s",
 	    w->slot, getpid(), sh->slot[w->slot].cg, g - w->reg, i, g->n,
 	    (unsigned long long)g->cid[i],
 	    g->out[i] ? "read back after a page-out" : "read while resident",
-	    what);
+	    diff, first, what);
 	if (w->reported == 1)
 		ring_dump();
 }
@@ -803,6 +816,13 @@ static int worker_main(void *arg)
 			return CHILD_NOMEM;
 	STAT_ADD(w.st->lives, 1);
 
+	if (opt.selftest && wa->slot == 0 && s->gen == 1) {
+		/* Behind the checker's back: the first verification must see it. */
+		pageout_range(&w, &w.reg[0], 0, w.reg[0].n);
+		w.reg[0].buf[7] ^= 0x20;
+		say("self-test: worker 0 changed a byte of its page 0 on purpose");
+		verify_range(&w, &w.reg[0], 0, 1);
+	}
 	die_at = zu_now() + rnd_between(&w.rng, opt.lifetime / 4, opt.lifetime);
 	while (!__atomic_load_n(&sh->final, __ATOMIC_ACQUIRE)) {
 		worker_act(&w);
@@ -896,6 +916,7 @@ struct ctl {
 	bool have_mask, have_dedup;
 	bool loaded;
 	double next_swapoff;
+	double next_faults;	/* the next fault injection phase */
 };
 
 static int cg_set(const char *cg, const char *file, const char *v)
@@ -975,7 +996,7 @@ static void pick_cg(struct ctl *c, char *buf, size_t len)
 static int do_swapoff(struct ctl *c)
 {
 	double t0 = zu_now(), dt;
-	int err = 0;
+	int err = 0, discard;
 
 	if (swapoff(SWAP_DEV)) {
 		err = errno;
@@ -990,11 +1011,16 @@ static int do_swapoff(struct ctl *c)
 	if (opt.verbose)
 		say("ctl: swapoff took %.1f s", dt);
 	sleep_s(rnd_between(&c->rng, 0.05, 0.5));
-	if (swapon(SWAP_DEV, 0)) {
+	/*
+	 * Half of the time with discard: freed swap clusters are discarded,
+	 * which also gives the ramdisk its pages back.
+	 */
+	discard = rnd(&c->rng, 2) ? SWAP_FLAG_DISCARD : 0;
+	if (swapon(SWAP_DEV, discard)) {
 		say("ctl: swapon " SWAP_DEV " failed: %s", strerror(errno));
 		return -1;
 	}
-	ring_note("swapon");
+	ring_note("swapon%s", discard ? " (discard)" : "");
 	return 0;
 }
 
@@ -1123,6 +1149,7 @@ static int ctl_op(struct ctl *c, int op)
 			return 0;
 		faults_start(&c->rng);
 		timed_set(t, T_FAULTS, "", rnd_between(&c->rng, 2, 10));
+		c->next_faults = t->until + rnd_between(&c->rng, 5, 20);
 		ring_note("faults on");
 		break;
 	}
@@ -1135,7 +1162,8 @@ static int ctl_op(struct ctl *c, int op)
 static const int op_weight[OP_NR] = {
 	[OP_RECLAIM] = 30, [OP_ZSWAP_MAX] = 10, [OP_WRITEBACK] = 6,
 	[OP_SWAPOFF] = 3, [OP_COMPRESSOR] = 4, [OP_ENABLED] = 3,
-	[OP_DEDUP] = 4, [OP_MASK] = 4, [OP_POLICY] = 5, [OP_FAULTS] = 5,
+	[OP_DEDUP] = 4, [OP_MASK] = 4, [OP_POLICY] = 5,
+	[OP_FAULTS] = 0,	/* on a schedule: see ctl_main() */
 };
 
 /* Put back everything the controller changed. */
@@ -1169,6 +1197,7 @@ static int ctl_main(void *arg)
 	c.have_dedup = !zu_param_read("dedup_enabled", c.dedup_orig, sizeof(c.dedup_orig));
 	c.have_mask = !zu_debugfs_read_str("dedup_hash_mask", buf, sizeof(buf));
 	c.next_swapoff = zu_now() + 3;
+	c.next_faults = zu_now() + rnd_between(&c.rng, 3, 8);
 	c.loaded = false;
 
 	while (!__atomic_load_n(&sh->stop_ctl, __ATOMIC_ACQUIRE)) {
@@ -1177,6 +1206,12 @@ static int ctl_main(void *arg)
 		for (int i = 0; i < NTIMED; i++)
 			if (c.t[i].on && now >= c.t[i].until)
 				timed_undo(&c, &c.t[i]);
+		/*
+		 * Fault injection phases of 2-10 s every 7-30 s (a third of
+		 * the run or so), starting early: even a short soak has some.
+		 */
+		if (sh->ctl.have_faults && !sh->ctl.faults_on && now >= c.next_faults)
+			ctl_op(&c, OP_FAULTS);
 		ctl_op(&c, pick(&c.rng, op_weight, OP_NR));
 		usleep(20000 + rnd(&c.rng, 180000));
 	}
@@ -1611,7 +1646,7 @@ static void usage(const char *prog)
 {
 	fprintf(stderr,
 		"usage: %s [-n ROUND_TRIPS] [-t SECONDS] [-s SEED] [-w WORKERS]\n"
-		"          [-p PAGES] [-l LIFETIME] [-F] [-v]\n"
+		"          [-p PAGES] [-l LIFETIME] [-F] [-v] [-X]\n"
 		"  -n  stop after this many page round trips (default %ld)\n"
 		"  -t  or after this many seconds (default %.0f)\n"
 		"  -s  seed of the run (default: from the clock)\n"
@@ -1619,7 +1654,8 @@ static void usage(const char *prog)
 		"  -p  pages per worker (default %zu)\n"
 		"  -l  a worker lives 1/4 to all of this many seconds (default %.0f)\n"
 		"  -F  no fault injection\n"
-		"  -v  show every swapoff and policy change\n",
+		"  -v  show every swapoff and policy change\n"
+		"  -X  self-test: corrupt a page on purpose (the run must fail)\n",
 		prog, opt.target, opt.seconds, MAX_WORKERS, opt.workers, opt.pages,
 		opt.lifetime);
 	exit(2);
@@ -1631,7 +1667,7 @@ static void parse_args(int argc, char **argv)
 
 	opt.seed = (uint64_t)time(NULL) * 2654435761ULL ^ (uint64_t)getpid();
 	opt.seed %= 1000000000000ULL;
-	while ((c = getopt(argc, argv, "n:t:s:w:p:l:Fvh")) != -1) {
+	while ((c = getopt(argc, argv, "n:t:s:w:p:l:FvXh")) != -1) {
 		switch (c) {
 		case 'n': opt.target = atol(optarg); break;
 		case 't': opt.seconds = atof(optarg); break;
@@ -1641,6 +1677,7 @@ static void parse_args(int argc, char **argv)
 		case 'l': opt.lifetime = atof(optarg); break;
 		case 'F': opt.faults = false; break;
 		case 'v': opt.verbose = true; break;
+		case 'X': opt.selftest = true; break;
 		default: usage(argv[0]);
 		}
 	}

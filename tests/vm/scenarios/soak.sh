@@ -13,6 +13,7 @@
 #   zdedup.soak_wpages=N    pages per worker (default 4096)
 #   zdedup.soak_faults=0    no fault injection (default: where available)
 #   zdedup.soak_verbose=1   show every swapoff and policy change
+#   zdedup.soak_selftest=1  corrupt a page on purpose: the run must fail
 . /scenarios/lib.sh
 opt() { sed -n "s/.*zdedup\.$1=\([^ ]*\).*/\1/p" /proc/cmdline; }
 pages=$(opt soak_pages)
@@ -22,6 +23,7 @@ workers=$(opt soak_workers)
 wpages=$(opt soak_wpages)
 faults=$(opt soak_faults)
 verbose=$(opt soak_verbose)
+selftest=$(opt soak_selftest)
 
 # Fault injection needs zswap's slab caches unmerged (failslab refuses a
 # merged cache).
@@ -34,4 +36,4 @@ esac
 run_suite zdedup_soak /opt/zdedup/bin/zdedup_soak -n "${pages:-200000}" \
 	-t "${seconds:-120}" ${seed:+-s "$seed"} -w "${workers:-4}" \
 	-p "${wpages:-4096}" $([ "$faults" = 0 ] && echo -F) \
-	$([ "$verbose" = 1 ] && echo -v)
+	$([ "$verbose" = 1 ] && echo -v) $([ "$selftest" = 1 ] && echo -X)
