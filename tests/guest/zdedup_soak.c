@@ -357,6 +357,7 @@ struct ctl_stats {
 
 struct shared {
 	int stop_ctl;		/* controller: restore everything and exit */
+	int ending;		/* workers: no more exits of old age */
 	int final;		/* workers: verify everything and exit */
 	struct slot slot[MAX_WORKERS];
 	struct ctl_stats ctl;
@@ -826,7 +827,7 @@ static int worker_main(void *arg)
 	die_at = zu_now() + rnd_between(&w.rng, opt.lifetime / 4, opt.lifetime);
 	while (!__atomic_load_n(&sh->final, __ATOMIC_ACQUIRE)) {
 		worker_act(&w);
-		if (zu_now() > die_at && !__atomic_load_n(&sh->final, __ATOMIC_ACQUIRE)) {
+		if (zu_now() > die_at && !__atomic_load_n(&sh->ending, __ATOMIC_ACQUIRE)) {
 			/* Exit with pages in zswap: exit_mmap frees the slots. */
 			if (rnd(&w.rng, 2))
 				for (int i = 0; i < NREGIONS; i++)
@@ -1368,45 +1369,53 @@ static void progress(const long long *ev0, double t_last, long rt_last)
 	    mem_available_mib());
 }
 
-/* Wait for @pid until @deadline (seconds); true if it was reaped. */
-static bool wait_until(pid_t pid, int *status, double deadline)
+/*
+ * Reap the children that exited: workers (respawned if @respawn) and the
+ * controller.  Returns the controller's pid, or 0 once it was reaped.
+ */
+static pid_t reap(pid_t ctl_pid, struct outcome *o, bool respawn)
 {
-	while (zu_now() < deadline) {
-		pid_t r = waitpid(pid, status, WNOHANG);
+	pid_t pid;
+	int status;
 
-		if (r == pid)
-			return true;
-		if (r < 0)
-			return false;
-		usleep(50000);
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		int slot = slot_of(pid);
+
+		if (slot >= 0) {
+			worker_ended(slot, status, o, respawn);
+		} else if (pid == ctl_pid) {
+			if (!__atomic_load_n(&sh->stop_ctl, __ATOMIC_ACQUIRE) ||
+			    !WIFEXITED(status) || WEXITSTATUS(status)) {
+				say("the controller ended early or badly (status 0x%x)", status);
+				o->ctl_hung = true;
+			}
+			ctl_pid = 0;
+		}
 	}
+	return ctl_pid;
+}
+
+static bool workers_alive(void)
+{
+	for (int i = 0; i < opt.workers; i++)
+		if (sh->slot[i].pid > 0)
+			return true;
 	return false;
 }
 
 /*
  * The randomized phase: until the target number of round trips or the
- * time bound, respawning and migrating workers; then stop the controller
- * and have every worker verify everything and exit.
+ * time bound, respawning and migrating workers.  Then the workers stop
+ * dying of old age, the controller puts every setting back, and every
+ * worker verifies all its pages once more and exits.
  */
 static void run(pid_t ctl_pid, const long long *ev0, struct outcome *o)
 {
-	double t_prog = elapsed(), next_migrate = zu_now() + 5;
+	double t_prog = elapsed(), next_migrate = zu_now() + 5, deadline;
 	long rt_prog = 0;
-	int status;
 
 	while (total_round_trips() < opt.target && elapsed() < opt.seconds) {
-		pid_t pid;
-
-		while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-			int slot = slot_of(pid);
-
-			if (slot >= 0) {
-				worker_ended(slot, status, o, true);
-			} else if (pid == ctl_pid) {
-				say("the controller exited early (status %d)", status);
-				ctl_pid = 0;
-			}
-		}
+		ctl_pid = reap(ctl_pid, o, true);
 		if (zu_now() > next_migrate) {
 			migrate_worker((int)rnd(&run_rng, opt.workers));
 			next_migrate = zu_now() + rnd_between(&run_rng, 3, 15);
@@ -1421,12 +1430,18 @@ static void run(pid_t ctl_pid, const long long *ev0, struct outcome *o)
 	say("%.0f s: randomized phase over (%ld round trips); stopping the controller",
 	    elapsed(), total_round_trips());
 
+	__atomic_store_n(&sh->ending, 1, __ATOMIC_RELEASE);
 	__atomic_store_n(&sh->stop_ctl, 1, __ATOMIC_RELEASE);
-	if (ctl_pid > 0 && !wait_until(ctl_pid, &status, zu_now() + CTL_STOP_TIMEOUT)) {
+	deadline = zu_now() + CTL_STOP_TIMEOUT;
+	while (ctl_pid > 0 && zu_now() < deadline) {
+		ctl_pid = reap(ctl_pid, o, true);
+		usleep(50000);
+	}
+	if (ctl_pid > 0) {
 		say("the controller did not stop within %.0f s", CTL_STOP_TIMEOUT);
 		o->ctl_hung = true;
 		kill(ctl_pid, SIGKILL);
-		waitpid(ctl_pid, &status, 0);
+		waitpid(ctl_pid, NULL, 0);
 	}
 	if (!zu_swap_active(SWAP_DEV) && swapon(SWAP_DEV, 0))
 		say("swapon " SWAP_DEV " failed: %s", strerror(errno));
@@ -1434,24 +1449,23 @@ static void run(pid_t ctl_pid, const long long *ev0, struct outcome *o)
 	say("%.0f s: final verification: every worker pages out and checks every page",
 	    elapsed());
 	__atomic_store_n(&sh->final, 1, __ATOMIC_RELEASE);
+	deadline = zu_now() + FINAL_TIMEOUT;
+	while (workers_alive() && zu_now() < deadline) {
+		reap(0, o, false);
+		usleep(50000);
+	}
 	for (int i = 0; i < opt.workers; i++) {
 		pid_t pid = sh->slot[i].pid;
 
 		if (pid <= 0)
 			continue;
-		if (!wait_until(pid, &status, zu_now() + FINAL_TIMEOUT)) {
-			say("worker %d did not finish its final verification", i);
-			o->hung++;
-			kill(pid, SIGKILL);
-			waitpid(pid, &status, 0);
-			sh->slot[i].pid = 0;
-			continue;
-		}
-		worker_ended(i, status, o, false);
+		say("worker %d did not finish its final verification in %.0f s", i,
+		    FINAL_TIMEOUT);
+		o->hung++;
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		sh->slot[i].pid = 0;
 	}
-	/* Workers that had just exited when the run ended. */
-	while (waitpid(-1, &status, WNOHANG) > 0)
-		;
 }
 
 /* ------------------------------------------------------------------------
@@ -1854,8 +1868,9 @@ int main(int argc, char **argv)
 	ksft_test_result(tot.corrupted == 0 && tot.round_trips > 0,
 			 "soak: %ld round trips, %ld pages compared, %ld corrupted\n",
 			 tot.round_trips, tot.compared, tot.corrupted);
+	/* Every worker verifies all its pages at the end, unless OOM-killed. */
 	ksft_test_result(!o.crashes && !o.hung && !o.worker_errors && !o.ctl_hung &&
-			 final_workers > 0,
+			 final_workers > 0 && (final_workers == opt.workers || o.oom_kills),
 			 "soak: workers ran to the end (%ld lives, %ld crashed, %ld hung, "
 			 "%ld errors), %d of %d verified every page at the end\n",
 			 tot.lives, o.crashes, o.hung, o.worker_errors, final_workers,
