@@ -29,12 +29,14 @@
  * (writeback) and back; memory.zswap.writeback 0 for a while; swapoff and
  * swapon of the ramdisk swap; a compressor change (lzo, lz4, zstd); zswap
  * off for a while; dedup off for a while; forced hash collisions
- * (dedup_hash_mask 0x3 for a while); loading, replacing and unloading
- * policies with zdedup-loader (memcg, tenant with the tenants in one
- * group or apart, adaptive); and, where the kernel has fault injection,
- * phases of injected allocation failures: failslab on zswap's caches
- * (cache-filter) and fail_page_alloc on the workers' non-blocking
- * allocations (task-filter, make-it-fail; zsmalloc's pages).
+ * (dedup_hash_mask 0x3, 0x1, 0xf or 0 for a while); loading, replacing
+ * and unloading policies with zdedup-loader (memcg, tenant with the
+ * tenants in one group or apart, adaptive).  Where the kernel has fault
+ * injection, phases of 2-10 s every 7-30 s inject allocation failures:
+ * failslab on zswap's caches (cache-filter: zswap_entry, zswap_dup and
+ * the zsmalloc pools' handle and zspage caches; slab_nomerge needed) and
+ * fail_page_alloc on the workers' non-blocking allocations (task-filter,
+ * make-it-fail: zsmalloc's pages), each phase with a budget ("times").
  *
  * A round trip is a page written, seen out of memory after a page-out
  * (mincore), read back and compared; every read is compared, round trip
