@@ -33,6 +33,17 @@ case " $(cat /proc/cmdline) " in
 	echo "soak: no slab_nomerge on the kernel command line: failslab cannot target zswap's caches" ;;
 esac
 
+# The memory-pressure shrinker on, so that memory.reclaim and the guest's
+# own pressure write objects back too, not only memory.zswap.max.
+echo Y > /sys/module/zswap/parameters/shrinker_enabled
+
+# Allocation failures must not fail a store: on a kernel with failslab,
+# check that first, deterministically (the soak injects them at random).
+if [ -d /sys/kernel/debug/failslab ]; then
+	run_suite zdedup_test_reclaim_faults /opt/zdedup/bin/zdedup_test_reclaim \
+		-t alloc_failure_falls_back
+fi
+
 run_suite zdedup_soak /opt/zdedup/bin/zdedup_soak -n "${pages:-200000}" \
 	-t "${seconds:-120}" ${seed:+-s "$seed"} -w "${workers:-4}" \
 	-p "${wpages:-4096}" $([ "$faults" = 0 ] && echo -F) \
