@@ -17,10 +17,13 @@
  * loading tenant with an empty map changes nothing.  `zdedup-loader set`
  * edits the map of the live policy.
  *
- * The walk up the hierarchy reads the cgroup's kernfs nodes (kn->parent,
- * kn->id is the ancestor's cgroup id): plain BTF pointer reads, one hash
- * lookup per level, bounded by ZDEDUP_INHERIT_DEPTH.  Most cgroups hit an
- * entry within a level or two.
+ * The walk up the hierarchy goes through the cgroup's ancestors array
+ * (cgrp->ancestors[], by level, as scx_flatcg does) with the
+ * bpf_cgroup_ancestor() kfunc, nearest first: one reference taken and
+ * dropped (a per-CPU counter) and one hash lookup per level, bounded by
+ * ZDEDUP_INHERIT_DEPTH.  It reads no kernfs internals (kn->parent is
+ * renamed in later kernels); only the ancestor's id, kn->id, which is what
+ * cgroup_id() returns.  Most cgroups hit an entry within a level or two.
  *
  * cgroup_stats counts per cgroup the pages hashed, the pages merged and
  * the pages skipped because the cgroup is off, for `zdedup-loader status`.
@@ -47,27 +50,29 @@ struct {
 
 static const struct zdedup_cgroup_stats zero_stats;
 
+struct cgroup *bpf_cgroup_ancestor(struct cgroup *cgrp, int level) __ksym;
+void bpf_cgroup_release(struct cgroup *cgrp) __ksym;
+
 /* The entry of @cgroup_id, or of its nearest ancestor that has one. */
 static struct zdedup_cgroup_policy *find_policy(u64 cgroup_id,
 						 struct cgroup *cgrp)
 {
 	struct zdedup_cgroup_policy *pol;
-	struct kernfs_node *kn;
-	u64 id;
-	int i;
+	int level, i;
 
 	pol = bpf_map_lookup_elem(&cgroup_policy, &cgroup_id);
 	if (pol)
 		return pol;
 
-	kn = cgrp->kn;
-	for (i = 0; i < ZDEDUP_INHERIT_DEPTH; i++) {
-		if (!kn)
+	level = cgrp->level;
+	for (i = 1; i <= ZDEDUP_INHERIT_DEPTH && i <= level; i++) {
+		struct cgroup *anc = bpf_cgroup_ancestor(cgrp, level - i);
+		u64 id;
+
+		if (!anc)
 			break;
-		kn = kn->parent;
-		if (!kn)
-			break;
-		id = kn->id;
+		id = anc->kn->id;
+		bpf_cgroup_release(anc);
 		pol = bpf_map_lookup_elem(&cgroup_policy, &id);
 		if (pol)
 			return pol;

@@ -1,445 +1,292 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * status: what is attached, whether dedup is on, the kernel's counters and
- * the policy's per-cgroup figures, as text or (--json) for machines.
+ * the per-cgroup figures (status_rows.c), printed as text, JSON or
+ * Prometheus text (status_print.c); and --watch, live rates.
  *
- * Per-cgroup rows come from whichever of the known maps the loaded policy
- * pinned (cgroup_policy, cgroup_stats, cgroup_state), joined on cgroup id;
- * ids are shown with their path when the cgroup still exists.
+ * A status that cannot see the kernel's policies (no permission, no hook)
+ * fails and says why: it never reports "builtin" for a policy it could not
+ * see.  Stale pins are reported and their maps not shown.
  */
-#include <dirent.h>
 #include <errno.h>
-#include <stddef.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
-#include <sys/stat.h>
-#include <bpf/bpf.h>
-#include "zdedup-loader.h"
+#include "status.h"
 
 static const char status_help[] =
-"Usage: %s status [--json]\n"
+"Usage: %s status [--prometheus]\n"
+"       %s status --watch [SECONDS] [--count N]\n"
 "\n"
 "Show the attached dedup policy, whether dedup is enabled, zswap's counters\n"
-"(" DEBUGFS_ZSWAP ") and the policy's per-cgroup figures.\n"
+"(" DEBUGFS_ZSWAP ", when mounted) and per-cgroup figures: the policy's\n"
+"own (mode, pages hashed, merged, skipped) and memory.stat's (zswapped,\n"
+"zswap, zswpout_dedup), which need neither a policy nor debugfs.\n"
 "\n"
-"  --json      one JSON document on stdout, for machines\n"
-"  -h, --help  show this help\n";
+"  --watch [SECONDS]  live rates every SECONDS (default 1) until interrupted:\n"
+"                     pages stored, shared and hashed per second, bytes saved\n"
+"  --count N          with --watch: stop after N samples\n"
+"  --prometheus       node_exporter textfile format (one metric per figure,\n"
+"                     labelled by cgroup)\n"
+"  -j, --json         one JSON document (with --watch: one JSON object a line)\n"
+"  -h, --help         show this help\n";
 
-struct row {
-	__u64 id;
-	char path[PATH_MAX];
-	bool exists;
-	bool has_pol, inherited;
-	struct zdedup_cgroup_policy pol;
-	bool has_stats;
-	struct zdedup_cgroup_stats st;
-	bool has_state;
-	struct zdedup_adaptive_state as;
-};
-
-struct rows {
-	struct row *v;
-	size_t n, cap;
-	int pol_fd;
-	bool have_pol_map;		/* the policy has a cgroup_policy map */
-};
-
-static struct row *row_get(struct rows *r, __u64 id)
+static int parse_status(int argc, char **argv, struct status_opts *o)
 {
-	for (size_t i = 0; i < r->n; i++)
-		if (r->v[i].id == id)
-			return &r->v[i];
-	if (r->n == r->cap) {
-		size_t cap = r->cap ? r->cap * 2 : 32;
-		struct row *v = realloc(r->v, cap * sizeof(*v));
+	unsigned long long n;
+	bool has_count = false;
 
-		if (!v)
-			return NULL;
-		r->v = v;
-		r->cap = cap;
-	}
-	memset(&r->v[r->n], 0, sizeof(r->v[0]));
-	r->v[r->n].id = id;
-	return &r->v[r->n++];
-}
+	memset(o, 0, sizeof(*o));
+	o->interval = 1;
+	for (int i = 1; i < argc; i++) {
+		if (is_help(argv[i])) {
+			printf(status_help, prog_name, prog_name);
+			return -1;
+		} else if (!strcmp(argv[i], "--prometheus")) {
+			o->prometheus = true;
+		} else if (!strcmp(argv[i], "--watch") || !strcmp(argv[i], "-w")) {
+			o->watch = true;
+			if (i + 1 < argc && argv[i + 1][0] >= '0' && argv[i + 1][0] <= '9') {
+				char *end;
 
-/* Open pinned map @name if it has the expected key and value sizes. */
-static int open_known(const char *name, __u32 value_size)
-{
-	struct bpf_map_info mi = {};
-	__u32 len = sizeof(mi);
-	int fd = pin_open_map(name);
-
-	if (fd < 0)
-		return -1;
-	if (bpf_map_get_info_by_fd(fd, &mi, &len) || mi.key_size != sizeof(__u64) ||
-	    mi.value_size != value_size) {
-		warn("%s/%s does not have the layout of include/zdedup.h: not shown",
-		     ZDEDUP_PIN_DIR, name);
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-/* Read every entry of a cgroup-keyed map into the rows: the value to the
- * row's member at @val_off, and true to its flag at @flag_off. */
-static void read_map(struct rows *r, int fd, size_t val_off, size_t flag_off,
-		     size_t size)
-{
-	char value[sizeof(struct zdedup_adaptive_state) + 64];
-	__u64 key = 0, next;
-	bool first = true;
-
-	while (!bpf_map_get_next_key(fd, first ? NULL : &key, &next)) {
-		struct row *row;
-
-		first = false;
-		key = next;
-		if (bpf_map_lookup_elem(fd, &key, value))
-			continue;	/* deleted meanwhile */
-		row = row_get(r, key);
-		if (!row)
-			return;
-		memcpy((char *)row + val_off, value, size);
-		*(bool *)((char *)row + flag_off) = true;
-	}
-}
-
-/* tenant semantics for a cgroup without an entry: its nearest ancestor's. */
-static void inherit(struct row *row, int pol_fd)
-{
-	char path[PATH_MAX], *slash;
-	const char *root = cgroup_root();
-
-	if (!row->exists)
-		return;
-	copy_str(path, sizeof(path), row->path);
-	while ((slash = strrchr(path, '/'))) {
-		char full[PATH_MAX * 2];
-		struct stat st;
-		__u64 id;
-
-		if (slash == path && !path[1])
-			break;		/* the root was looked at last round */
-		slash[slash == path ? 1 : 0] = '\0';
-		snprintf(full, sizeof(full), "%s%s", root, path);
-		if (stat(full, &st))
-			return;
-		id = st.st_ino;
-		if (!bpf_map_lookup_elem(pol_fd, &id, &row->pol)) {
-			row->has_pol = row->inherited = true;
-			return;
+				errno = 0;
+				o->interval = strtod(argv[++i], &end);
+				if (errno || *end || !(o->interval >= 0.1 && o->interval <= 86400)) {
+					p_err("status: --watch wants seconds from 0.1 to 86400, "
+					      "not '%s'", argv[i]);
+					return EXIT_USAGE;
+				}
+			}
+		} else if (!strcmp(argv[i], "--count")) {
+			if (i + 1 >= argc || !parse_u64(argv[i + 1], 1, 1000000000, &n)) {
+				p_err("status: --count wants a number of samples (1 or more)%s%s%s",
+				      i + 1 < argc ? ", not '" : "",
+				      i + 1 < argc ? argv[i + 1] : "", i + 1 < argc ? "'" : "");
+				return EXIT_USAGE;
+			}
+			o->count = n;
+			has_count = true;
+			i++;
+		} else {
+			p_err("status: unexpected argument '%s' (see 'status --help')", argv[i]);
+			return EXIT_USAGE;
 		}
 	}
+	if (has_count && !o->watch) {
+		p_err("status: --count goes with --watch");
+		return EXIT_USAGE;
+	}
+	if (o->prometheus && (o->watch || json_output)) {
+		p_err("status: --prometheus is a format of its own: not with %s",
+		      o->watch ? "--watch" : "--json");
+		return EXIT_USAGE;
+	}
+	return 0;
 }
 
-static void collect(struct rows *r)
+int status_once(const struct status_opts *o)
 {
-	int fd;
+	struct status *s = calloc(1, sizeof(*s));
+	int ret = EXIT_FAIL;
 
-	r->pol_fd = open_known(ZDEDUP_MAP_CGROUP_POLICY, sizeof(struct zdedup_cgroup_policy));
-	r->have_pol_map = r->pol_fd >= 0;
-	if (r->pol_fd >= 0)
-		read_map(r, r->pol_fd, offsetof(struct row, pol),
-			 offsetof(struct row, has_pol), sizeof(struct zdedup_cgroup_policy));
-	fd = open_known(ZDEDUP_MAP_CGROUP_STATS, sizeof(struct zdedup_cgroup_stats));
-	if (fd >= 0) {
-		read_map(r, fd, offsetof(struct row, st),
-			 offsetof(struct row, has_stats), sizeof(struct zdedup_cgroup_stats));
-		close(fd);
+	if (!s) {
+		p_err("status: out of memory");
+		return EXIT_FAIL;
 	}
-	fd = open_known(ZDEDUP_MAP_CGROUP_STATE, sizeof(struct zdedup_adaptive_state));
-	if (fd >= 0) {
-		read_map(r, fd, offsetof(struct row, as),
-			 offsetof(struct row, has_state), sizeof(struct zdedup_adaptive_state));
-		close(fd);
+	if (lock_take(LOCK_SHARED) || live_read(&s->l))
+		goto out;
+	if (s->l.info_err == -EPROTO) {
+		p_err("status: %s", s->l.info_problem);
+		goto out;
 	}
-	for (size_t i = 0; i < r->n; i++) {
-		struct row *row = &r->v[i];
+	if (read_text(SYSFS_DEDUP_ENABLED, s->enabled, sizeof(s->enabled)))
+		copy_str(s->enabled, sizeof(s->enabled), "unknown");
+	s->nc = counters_read(s->c, sizeof(s->c) / sizeof(s->c[0]));
+	vmstat_read(&s->vm);
+	rows_collect(&s->r, s->l.ours && !s->l.info_err);
+	lock_release();
 
-		row->exists = cgroup_path_of(row->id, row->path, sizeof(row->path));
-		if (!row->has_pol && r->pol_fd >= 0)
-			inherit(row, r->pol_fd);
-	}
-	if (r->pol_fd >= 0)
-		close(r->pol_fd);
-	r->pol_fd = -1;
+	if (o->prometheus)
+		status_print_prometheus(s);
+	else if (json_output)
+		status_print_json(s);
+	else
+		status_print_text(s);
+	if (s->l.stale && !json_output && !o->prometheus)
+		warn("stale pins in %s are not the attached policy; 'unload' removes them",
+		     ZDEDUP_PIN_DIR);
+	rows_free(&s->r);
+	ret = EXIT_OK;
+out:
+	free(s);
+	return ret;
 }
 
-static int by_path(const void *a, const void *b)
+/* ---- --watch ---- */
+
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
 {
-	const struct row *x = a, *y = b;
-
-	if (x->exists != y->exists)
-		return x->exists ? -1 : 1;
-	if (x->exists)
-		return strcmp(x->path, y->path);
-	return x->id < y->id ? -1 : x->id > y->id;
+	(void)sig;
+	interrupted = 1;
 }
 
-/* Numeric files of DEBUGFS_ZSWAP, sorted by name. */
-struct counter {
-	char name[64];
-	unsigned long long val;
+struct sample {
+	double t;			/* CLOCK_MONOTONIC seconds */
+	struct memstat vm;
+	bool debugfs;
+	unsigned long long hashed, hits, saved, pool;
+	char policy[64];
 };
 
-static int by_name(const void *a, const void *b)
+static double now(void)
 {
-	return strcmp(((const struct counter *)a)->name, ((const struct counter *)b)->name);
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static size_t read_counters(struct counter *c, size_t max)
+static unsigned long long debugfs_u64(const char *name, bool *ok)
 {
-	DIR *dir = opendir(DEBUGFS_ZSWAP);
-	struct dirent *de;
-	size_t n = 0;
+	char path[PATH_MAX], buf[64];
+	unsigned long long v;
 
-	if (!dir)
+	snprintf(path, sizeof(path), "%s/%s", DEBUGFS_ZSWAP, name);
+	if (read_text(path, buf, sizeof(buf)) || !parse_u64(buf, 0, ~0ULL, &v)) {
+		*ok = false;
 		return 0;
-	while ((de = readdir(dir)) && n < max) {
-		char path[PATH_MAX], buf[64];
+	}
+	return v;
+}
 
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", DEBUGFS_ZSWAP, de->d_name);
-		if (read_text(path, buf, sizeof(buf)) ||
-		    !parse_u64(buf, 0, ~0ULL, &c[n].val))
-			continue;
-		copy_str(c[n].name, sizeof(c[n].name), de->d_name);
+static void take_sample(struct sample *s)
+{
+	struct attached a;
+
+	memset(s, 0, sizeof(*s));
+	s->t = now();
+	vmstat_read(&s->vm);
+	s->debugfs = true;
+	s->hashed = debugfs_u64("dedup_hashed", &s->debugfs);
+	s->hits = debugfs_u64("dedup_hits", &s->debugfs);
+	s->saved = debugfs_u64("dedup_saved_bytes", &s->debugfs);
+	s->pool = debugfs_u64("pool_total_size", &s->debugfs);
+	if (!find_attached(&a))
+		copy_str(s->policy, sizeof(s->policy), a.attached ? a.name : "builtin");
+	else
+		copy_str(s->policy, sizeof(s->policy), "?");
+}
+
+static double rate(unsigned long long a, unsigned long long b, double dt)
+{
+	return b >= a && dt > 0 ? (b - a) / dt : 0;
+}
+
+static void print_sample(const struct sample *p, const struct sample *c)
+{
+	double dt = c->t - p->t;
+	double stored = rate(p->vm.zswpout, c->vm.zswpout, dt);
+	double shared = c->vm.has_dedup ? rate(p->vm.zswpout_dedup, c->vm.zswpout_dedup, dt)
+					: rate(p->hits, c->hits, dt);
+	bool have_shared = c->vm.has_dedup || c->debugfs;
+	double hashed = rate(p->hashed, c->hashed, dt);
+	time_t wall = time(NULL);
+
+	if (json_output) {
+		struct json j;
+
+		json_begin_line(&j, stdout);
+		json_obj_open(&j, NULL);
+		json_u64(&j, "time", wall);
+		json_double(&j, "interval_s", dt);
+		json_str(&j, "policy", c->policy);
+		json_double(&j, "stored_per_s", stored);
+		if (have_shared)
+			json_double(&j, "shared_per_s", shared);
+		else
+			json_null(&j, "shared_per_s");
+		if (c->debugfs) {
+			json_double(&j, "hashed_per_s", hashed);
+			json_u64(&j, "saved_bytes", c->saved);
+			json_u64(&j, "pool_bytes", c->pool);
+		} else {
+			json_null(&j, "hashed_per_s");
+			json_null(&j, "saved_bytes");
+			json_null(&j, "pool_bytes");
+		}
+		json_obj_close(&j);
+		json_end(&j);
+	} else {
+		char when[16], h[24] = "-", sv[24] = "-", pl[24] = "-", sh[24] = "-";
+
+		strftime(when, sizeof(when), "%H:%M:%S", localtime(&wall));
+		if (have_shared)
+			snprintf(sh, sizeof(sh), "%.1f", shared);
+		if (c->debugfs) {
+			snprintf(h, sizeof(h), "%.1f", hashed);
+			snprintf(sv, sizeof(sv), "%.1fM", c->saved / 1048576.0);
+			snprintf(pl, sizeof(pl), "%.1fM", c->pool / 1048576.0);
+		}
+		printf("%-8s %10.1f %10s %10s %9s %9s  %s\n", when, stored, sh, h, sv, pl,
+		       c->policy);
+	}
+	fflush(stdout);
+}
+
+/* Sleep @s seconds or until interrupted. */
+static void nap(double s)
+{
+	struct timespec ts = { (time_t)s, (long)((s - (time_t)s) * 1e9) };
+
+	while (!interrupted && nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+int status_watch(const struct status_opts *o)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	struct sample prev, cur;
+	unsigned long n = 0;
+	struct live l;
+
+	if (live_read(&l))
+		return EXIT_FAIL;
+	if (l.info_err == -EPROTO) {
+		p_err("status: %s", l.info_problem);
+		return EXIT_FAIL;
+	}
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	take_sample(&prev);
+	if (!json_output) {
+		printf("%-8s %10s %10s %10s %9s %9s  %s\n", "TIME", "STORED/s", "SHARED/s",
+		       "HASHED/s", "SAVED", "POOL", "POLICY");
+		if (!prev.debugfs)
+			note("no %s: hashed pages, savings and pool size unknown (mount "
+			     "debugfs, as root)", DEBUGFS_ZSWAP);
+		fflush(stdout);
+	}
+	while (!interrupted && (!o->count || n < o->count)) {
+		nap(o->interval);
+		if (interrupted)
+			break;
+		take_sample(&cur);
+		print_sample(&prev, &cur);
+		prev = cur;
 		n++;
 	}
-	closedir(dir);
-	qsort(c, n, sizeof(c[0]), by_name);
-	return n;
-}
-
-static const char *state_name(const struct zdedup_adaptive_state *s)
-{
-	return s->backoff_left > 0 ? "backoff" : "on";
-}
-
-static void hit_pct(char *buf, size_t size, __u64 shared, __u64 hashed)
-{
-	if (hashed)
-		snprintf(buf, size, "%.1f%%", 100.0 * shared / hashed);
-	else
-		copy_str(buf, size, "-");
-}
-
-static void mode_text(char *buf, size_t size, const struct row *row,
-		      bool have_pol_map)
-{
-	if (!row->has_pol)
-		copy_str(buf, size, have_pol_map ? "private*" : "-");
-	else if (row->pol.mode == ZDEDUP_MODE_GROUP)
-		snprintf(buf, size, "group %u%s", row->pol.group, row->inherited ? "*" : "");
-	else
-		snprintf(buf, size, "%s%s", mode_name(row->pol.mode),
-			 row->inherited ? "*" : "");
-}
-
-static void print_text(const struct attached *a, bool have_info,
-		       const struct zdedup_info *info, const char *enabled,
-		       const struct counter *c, size_t nc, const struct rows *r,
-		       bool tenant_rows)
-{
-	if (!a->attached) {
-		printf("policy:         builtin (per-memcg; no BPF policy attached)\n");
-	} else {
-		printf("policy:         %s\n", a->name);
-		if (have_info) {
-			char when[64];
-			time_t t = info->loaded_at;
-
-			strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", localtime(&t));
-			printf("loaded from:    %s%s%s, at %s\n", info->source,
-			       info->options[0] ? " " : "", info->options, when);
-		} else {
-			printf("loaded by:      another tool, not zdedup-loader\n");
-		}
-		if (a->link_id)
-			printf("attached by:    link id %u, struct_ops map id %u\n",
-			       a->link_id, a->map_id);
-		else if (a->legacy)
-			printf("attached by:    struct_ops map id %u (no link)\n", a->map_id);
-	}
-	printf("dedup_enabled:  %s\n", enabled);
-
-	if (!nc) {
-		printf("counters:       unavailable (%s missing: mount debugfs, as root)\n",
-		       DEBUGFS_ZSWAP);
-	} else {
-		printf("counters (%s):\n", DEBUGFS_ZSWAP);
-		for (size_t i = 0; i < nc; i++)
-			printf("  %-24s %llu\n", c[i].name, c[i].val);
-	}
-
-	if (!r->n)
-		return;
-	printf("cgroups:\n");
-	if (tenant_rows)
-		printf("  %-8s %-32s %-10s %10s %10s %7s %10s\n", "ID", "PATH", "MODE",
-		       "HASHED", "SHARED", "HIT", "SKIPPED");
-	else
-		printf("  %-8s %-32s %-8s %10s %10s %7s %10s %8s\n", "ID", "PATH",
-		       "STATE", "HASHED", "SHARED", "HIT", "SKIPPED", "BACKOFFS");
-	for (size_t i = 0; i < r->n; i++) {
-		const struct row *row = &r->v[i];
-		const char *path = row->exists ? row->path : "(gone)";
-		char hit[16], mode[32];
-
-		if (tenant_rows) {
-			mode_text(mode, sizeof(mode), row, r->have_pol_map);
-			hit_pct(hit, sizeof(hit), row->st.shared, row->st.hashed);
-			printf("  %-8llu %-32s %-10s %10llu %10llu %7s %10llu\n",
-			       (unsigned long long)row->id, path, mode,
-			       (unsigned long long)row->st.hashed,
-			       (unsigned long long)row->st.shared, hit,
-			       (unsigned long long)row->st.skipped);
-		} else {
-			hit_pct(hit, sizeof(hit), row->as.shared, row->as.hashed);
-			printf("  %-8llu %-32s %-8s %10llu %10llu %7s %10llu %8llu\n",
-			       (unsigned long long)row->id, path, state_name(&row->as),
-			       (unsigned long long)row->as.hashed,
-			       (unsigned long long)row->as.shared, hit,
-			       (unsigned long long)row->as.skipped,
-			       (unsigned long long)row->as.backoffs);
-		}
-	}
-	if (tenant_rows && r->have_pol_map)
-		printf("  (* inherited from an ancestor, or the default)\n");
-}
-
-static void print_json(const struct attached *a, bool have_info,
-		       const struct zdedup_info *info, const char *enabled,
-		       const struct counter *c, size_t nc, const struct rows *r)
-{
-	struct json j;
-
-	json_begin(&j, stdout);
-	json_obj_open(&j, NULL);
-
-	json_obj_open(&j, "policy");
-	json_bool(&j, "attached", a->attached);
-	json_str(&j, "name", a->attached ? a->name : "builtin");
-	json_bool(&j, "loader", a->attached && have_info);
-	if (a->attached && have_info) {
-		json_str(&j, "source", info->source);
-		json_str(&j, "options", info->options);
-		json_u64(&j, "loaded_at", info->loaded_at);
-	}
-	if (a->link_id)
-		json_u64(&j, "link_id", a->link_id);
-	if (a->map_id)
-		json_u64(&j, "map_id", a->map_id);
-	json_bool(&j, "legacy_attach", a->legacy);
-	json_obj_close(&j);
-
-	if (!strcmp(enabled, "Y") || !strcmp(enabled, "N"))
-		json_bool(&j, "dedup_enabled", enabled[0] == 'Y');
-	else
-		json_null(&j, "dedup_enabled");
-
-	if (nc) {
-		json_obj_open(&j, "counters");
-		for (size_t i = 0; i < nc; i++)
-			json_u64(&j, c[i].name, c[i].val);
-		json_obj_close(&j);
-	} else {
-		json_null(&j, "counters");
-	}
-
-	json_arr_open(&j, "cgroups");
-	for (size_t i = 0; i < r->n; i++) {
-		const struct row *row = &r->v[i];
-
-		json_obj_open(&j, NULL);
-		json_u64(&j, "id", row->id);
-		if (row->exists)
-			json_str(&j, "path", row->path);
-		else
-			json_null(&j, "path");
-		if (row->has_pol) {
-			json_str(&j, "mode", mode_name(row->pol.mode));
-			if (row->pol.mode == ZDEDUP_MODE_GROUP)
-				json_u64(&j, "group", row->pol.group);
-			json_bool(&j, "inherited", row->inherited);
-		} else if (r->have_pol_map) {
-			json_str(&j, "mode", "private");
-			json_bool(&j, "inherited", true);
-		}
-		if (row->has_stats) {
-			json_u64(&j, "hashed", row->st.hashed);
-			json_u64(&j, "shared", row->st.shared);
-			json_u64(&j, "skipped", row->st.skipped);
-		}
-		if (row->has_state) {
-			json_str(&j, "state", state_name(&row->as));
-			json_u64(&j, "hashed", row->as.hashed);
-			json_u64(&j, "shared", row->as.shared);
-			json_u64(&j, "skipped", row->as.skipped);
-			json_u64(&j, "backoffs", row->as.backoffs);
-			json_u64(&j, "backoff_left",
-				 row->as.backoff_left > 0 ? row->as.backoff_left : 0);
-			json_u64(&j, "window_hashed", row->as.window_hashed);
-			json_u64(&j, "window_shared", row->as.window_shared);
-		}
-		json_obj_close(&j);
-	}
-	json_arr_close(&j);
-
-	json_obj_close(&j);
-	json_end(&j);
+	return EXIT_OK;
 }
 
 int cmd_status(int argc, char **argv)
 {
-	struct counter counters[128];
-	struct zdedup_info info;
-	struct rows rows = { .pol_fd = -1 };
-	struct attached a;
-	char enabled[16];
-	bool json = false, have_info;
-	size_t nc;
+	struct status_opts o;
+	int ret = parse_status(argc, argv, &o);
 
-	for (int i = 1; i < argc; i++) {
-		if (is_help(argv[i])) {
-			printf(status_help, prog_name);
-			return EXIT_OK;
-		} else if (!strcmp(argv[i], "--json")) {
-			json = true;
-		} else {
-			err("status: unexpected argument '%s' (see 'status --help')", argv[i]);
-			return EXIT_USAGE;
-		}
-	}
-
-	find_attached(&a);
-	have_info = pin_read_info(&info) == 0;
-	if (read_text(SYSFS_DEDUP_ENABLED, enabled, sizeof(enabled)))
-		copy_str(enabled, sizeof(enabled), "unknown");
-	nc = read_counters(counters, sizeof(counters) / sizeof(counters[0]));
-	if (have_info)
-		collect(&rows);
-	if (rows.n)
-		qsort(rows.v, rows.n, sizeof(rows.v[0]), by_path);
-
-	if (json) {
-		print_json(&a, have_info, &info, enabled, counters, nc, &rows);
-	} else {
-		bool tenant_rows = true;
-
-		for (size_t i = 0; i < rows.n; i++)
-			tenant_rows &= !rows.v[i].has_state;
-		print_text(&a, have_info, &info, enabled, counters, nc, &rows,
-			   tenant_rows);
-		if (have_info && !a.attached)
-			warn("pins of '%s' exist in %s but no policy is attached; "
-			     "'unload' removes them", info.policy, ZDEDUP_PIN_DIR);
-	}
-	free(rows.v);
-	return EXIT_OK;
+	if (ret)
+		return ret < 0 ? EXIT_OK : ret;
+	return o.watch ? status_watch(&o) : status_once(&o);
 }

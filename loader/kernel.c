@@ -2,9 +2,10 @@
 /*
  * What the running kernel offers and what it has attached.
  *
- * check_bpf_support() turns each missing piece (bpf() syscall, BTF, the
- * zswap_dedup_ops hook, the BPF filesystem, privileges) into a message
- * that says what is missing, before anything is loaded.
+ * kernel_check() turns each missing piece (BTF, the zswap_dedup_ops hook,
+ * the bpf() syscall, privileges, the BPF filesystem) into a message that
+ * says what is missing, before anything is read or loaded: a command that
+ * cannot see the kernel's policies must never answer "none attached".
  *
  * find_attached() answers "is a policy attached, which, and how" from two
  * sources: debugfs zswap/dedup_policy (the name the kernel reports) and
@@ -13,6 +14,7 @@
  * without debugfs).
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/vfs.h>
@@ -33,11 +35,21 @@
 
 static struct btf *vmlinux_btf;
 
-/* The running kernel's BTF, loaded once; NULL (errno set) if none. */
+/*
+ * The running kernel's BTF, loaded once; NULL (errno set) if none.  The
+ * environment variable ZDEDUP_LOADER_BTF names another BTF file instead:
+ * for tests that need a kernel without the hook.
+ */
 static struct btf *kernel_btf(void)
 {
-	if (!vmlinux_btf)
-		vmlinux_btf = btf__load_vmlinux_btf();
+	const char *path = getenv("ZDEDUP_LOADER_BTF");
+
+	if (!vmlinux_btf) {
+		errno = 0;
+		vmlinux_btf = path ? btf__parse(path, NULL) : btf__load_vmlinux_btf();
+		if (!vmlinux_btf && !errno)
+			errno = EINVAL;
+	}
 	return vmlinux_btf;
 }
 
@@ -52,44 +64,68 @@ __u32 ops_value_type_id(void)
 	return id > 0 ? id : 0;
 }
 
-int check_bpf_support(void)
+bool have_bpffs(void)
 {
 	struct statfs sfs;
+
+	return !statfs(BPFFS_ROOT, &sfs) && sfs.f_type == BPF_FS_MAGIC;
+}
+
+int kernel_check(bool need_bpffs)
+{
+	const char *btf_path = getenv("ZDEDUP_LOADER_BTF");
+	__u32 id = 0;
 	int fd;
+
+	/* The hook first: it is the most useful thing to hear, as anyone. */
+	if (!btf_path && access("/sys/kernel/btf/vmlinux", R_OK)) {
+		p_err("this kernel exposes no BTF (/sys/kernel/btf/vmlinux is missing): "
+		      "zswap dedup policies need a kernel with the zdedup patches and "
+		      "CONFIG_DEBUG_INFO_BTF=y");
+		return -ENOENT;
+	}
+	if (!kernel_btf()) {
+		int e = errno ? errno : EINVAL;
+
+		p_err("cannot read the kernel's BTF (%s): %s",
+		      btf_path ? btf_path : "/sys/kernel/btf/vmlinux", strerror(e));
+		return -e;
+	}
+	if (btf__find_by_name_kind(kernel_btf(), ZDEDUP_OPS_TYPE, BTF_KIND_STRUCT) <= 0 ||
+	    !ops_value_type_id()) {
+		p_err("this kernel has no zswap dedup policy hook (struct %s is not in "
+		      "its BTF): boot a kernel with the zdedup patches", ZDEDUP_OPS_TYPE);
+		return -EOPNOTSUPP;
+	}
 
 	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "zdedup_probe", 4, 4, 1, NULL);
 	if (fd < 0) {
 		int e = errno;
 
 		if (e == ENOSYS)
-			err("this kernel has no bpf() system call (CONFIG_BPF_SYSCALL is off)");
-		else if (e == EPERM || e == EACCES)
-			err("not allowed to use bpf(): run as root (CAP_BPF and CAP_SYS_ADMIN are needed)");
+			p_err("this kernel has no bpf() system call (CONFIG_BPF_SYSCALL is off)");
+		else if (is_perm_error(e))
+			p_err("not allowed to use bpf() (%s): run as root (CAP_BPF and "
+			      "CAP_SYS_ADMIN are needed to see and change dedup policies)",
+			      strerror(e));
 		else
-			err("bpf() does not work here: %s", strerror(e));
+			p_err("bpf() does not work here: %s", strerror(e));
 		return -e;
 	}
 	close(fd);
+	/* Which policy is attached is only known by listing links and maps. */
+	if (bpf_link_get_next_id(0, &id) && errno != ENOENT) {
+		int e = errno;
 
-	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
-		err("this kernel exposes no BTF (/sys/kernel/btf/vmlinux is missing): "
-		    "struct_ops policies need CONFIG_DEBUG_INFO_BTF=y");
-		return -ENOENT;
-	}
-	if (!kernel_btf()) {
-		err("cannot read the kernel's BTF: %s", strerror(errno));
-		return -errno;
-	}
-	if (btf__find_by_name_kind(kernel_btf(), ZDEDUP_OPS_TYPE, BTF_KIND_STRUCT) <= 0 ||
-	    !ops_value_type_id()) {
-		err("this kernel has no zswap dedup policy hook (struct %s is not in its BTF): "
-		    "boot a kernel with the zdedup patches", ZDEDUP_OPS_TYPE);
-		return -EOPNOTSUPP;
+		p_err("not allowed to list the kernel's BPF links (%s): run as root "
+		      "(CAP_SYS_ADMIN is needed to tell which policy is attached)",
+		      strerror(e));
+		return -e;
 	}
 
-	if (statfs("/sys/fs/bpf", &sfs) || sfs.f_type != BPF_FS_MAGIC) {
-		err("no BPF filesystem at /sys/fs/bpf, where policies are pinned: "
-		    "mount it with 'mount -t bpf bpf /sys/fs/bpf'");
+	if (need_bpffs && !have_bpffs()) {
+		p_err("no BPF filesystem at %s, where policies are pinned: mount it "
+		      "with 'mount -t bpf bpf %s'", BPFFS_ROOT, BPFFS_ROOT);
 		return -ENOENT;
 	}
 	return 0;
@@ -224,10 +260,10 @@ static void scan_maps(struct attached *a, __u32 value_type)
 	}
 }
 
-void find_attached(struct attached *a)
+int find_attached(struct attached *a)
 {
 	char buf[64];
-	__u32 vt;
+	__u32 vt, id = 0;
 
 	memset(a, 0, sizeof(*a));
 	if (!read_text(DEBUGFS_ZSWAP "/dedup_policy", buf, sizeof(buf))) {
@@ -238,9 +274,20 @@ void find_attached(struct attached *a)
 		}
 	}
 	vt = ops_value_type_id();
-	if (!vt)
-		return;
+	if (!vt) {
+		p_err("this kernel has no zswap dedup policy hook (struct %s is not in "
+		      "its BTF): boot a kernel with the zdedup patches", ZDEDUP_OPS_TYPE);
+		return -EOPNOTSUPP;
+	}
+	if (bpf_link_get_next_id(0, &id) && errno != ENOENT) {
+		int e = errno;
+
+		p_err("cannot list the kernel's BPF links: %s%s", strerror(e),
+		      is_perm_error(e) ? " (run as root)" : "");
+		return -e;
+	}
 	scan_links(a, vt);
 	if (!a->link_id)
 		scan_maps(a, vt);
+	return 0;
 }

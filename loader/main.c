@@ -6,16 +6,24 @@
  * A thin libbpf user: the policies are BPF struct_ops programs (bpf/),
  * attached through a link pinned in /sys/fs/bpf/zdedup so that they stay
  * attached after this program exits.  See loader/zdedup-loader.8.
+ *
+ * Global options are parsed once, here: -j/--json anywhere on the command
+ * line (so that `status --json` reads naturally), -v, -V, -h before the
+ * command.  With --json every command prints one JSON document on stdout,
+ * and a failed one prints {"error": "..."} instead.
  */
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include "zdedup-loader.h"
 
 const char *prog_name = "zdedup-loader";
 bool verbose;
+bool json_output;
 
 static const char help_fmt[] =
-"Usage: %s [-v] COMMAND [ARGS]\n"
+"Usage: %s [-j] [-v] COMMAND [ARGS]\n"
+"       %s --version\n"
 "\n"
 "Load and steer zswap dedup policies (BPF struct_ops).\n"
 "\n"
@@ -23,13 +31,21 @@ static const char help_fmt[] =
 "  load POLICY [--replace] [OPTIONS]   attach a policy (memcg, tenant, adaptive\n"
 "                                      or a .bpf.o path) and pin it\n"
 "  unload                              detach the policy and remove its pins\n"
-"  status [--json]                     attached policy, counters, per-cgroup figures\n"
+"  apply FILE [--check]                make the live state what FILE says\n"
+"  status [--watch [S]] [--prometheus] policy, counters, per-cgroup figures\n"
 "  set CGROUP MODE                     MODE: off | private | group N\n"
 "  unset CGROUP                        remove CGROUP's entry (inherit again)\n"
-"  list [--json]                       per-cgroup entries of the loaded policy\n"
+"  get CGROUP                          CGROUP's effective mode, and from where\n"
+"  list                                per-cgroup entries of the loaded policy\n"
+"  prune [--dry-run]                   drop entries of cgroups that are gone\n"
+"\n"
+"CGROUP: a cgroup v2 path (absolute or under the cgroup2 mount),\n"
+"  --unit NAME (a systemd unit or slice) or --pid PID.\n"
 "\n"
 "Options:\n"
+"  -j, --json      JSON output (and errors as {\"error\": ...}), any command\n"
 "  -v, --verbose   also print libbpf's debug messages\n"
+"  -V, --version   the loader's, libbpf's and the map ABI's versions\n"
 "  -h, --help      show this help; 'COMMAND --help' shows a command's\n"
 "\n"
 "Exit status: 0 done, 1 could not be done, 2 bad command line.\n"
@@ -41,10 +57,13 @@ static const struct {
 } commands[] = {
 	{ "load",	cmd_load },
 	{ "unload",	cmd_unload },
+	{ "apply",	cmd_apply },
 	{ "status",	cmd_status },
 	{ "set",	cmd_set },
 	{ "unset",	cmd_unset },
+	{ "get",	cmd_get },
 	{ "list",	cmd_list },
+	{ "prune",	cmd_prune },
 };
 
 /* libbpf's messages: warnings always (they explain failures), debug on -v. */
@@ -56,31 +75,95 @@ static int libbpf_print_fn(enum libbpf_print_level level, const char *format,
 	return vfprintf(stderr, format, args);	/* they start with "libbpf: " */
 }
 
-int main(int argc, char **argv)
+static int print_version(void)
+{
+	char libbpf[32];
+
+	snprintf(libbpf, sizeof(libbpf), "%u.%u", libbpf_major_version(),
+		 libbpf_minor_version());
+	if (json_output) {
+		struct json j;
+
+		json_begin(&j, stdout);
+		json_obj_open(&j, NULL);
+		json_str(&j, "version", ZDEDUP_VERSION);
+		json_str(&j, "libbpf", libbpf);
+		json_u64(&j, "abi_version", ZDEDUP_ABI_VERSION);
+		json_obj_close(&j);
+		json_end(&j);
+	} else {
+		printf("%s %s\n", prog_name, ZDEDUP_VERSION);
+		printf("libbpf %s\n", libbpf);
+		printf("ABI %d (map layouts and pins: include/zdedup.h)\n",
+		       ZDEDUP_ABI_VERSION);
+	}
+	return EXIT_OK;
+}
+
+/* Take -j/--json out of argv wherever it is (up to a "--"). */
+static int strip_json(int argc, char **argv)
+{
+	int n = 1;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--")) {
+			while (i < argc)
+				argv[n++] = argv[i++];
+			break;
+		}
+		if (!strcmp(argv[i], "-j") || !strcmp(argv[i], "--json"))
+			json_output = true;
+		else
+			argv[n++] = argv[i];
+	}
+	argv[n] = NULL;
+	return n;
+}
+
+static int run(int argc, char **argv)
 {
 	int i;
 
-	libbpf_set_print(libbpf_print_fn);
-
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
 		if (is_help(argv[i])) {
-			printf(help_fmt, prog_name);
+			printf(help_fmt, prog_name, prog_name);
 			return EXIT_OK;
 		} else if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose")) {
 			verbose = true;
+		} else if (!strcmp(argv[i], "-V") || !strcmp(argv[i], "--version")) {
+			return print_version();
 		} else {
-			err("unknown option '%s' (see --help)", argv[i]);
+			p_err("unknown option '%s' (see --help)", argv[i]);
 			return EXIT_USAGE;
 		}
 	}
 	if (i == argc) {
-		fprintf(stderr, help_fmt, prog_name);
+		if (json_output) {
+			p_err("which command? (see --help)");
+			return EXIT_USAGE;
+		}
+		fprintf(stderr, help_fmt, prog_name, prog_name);
 		return EXIT_USAGE;
 	}
 	for (size_t c = 0; c < sizeof(commands) / sizeof(commands[0]); c++)
 		if (!strcmp(argv[i], commands[c].name))
 			return commands[c].fn(argc - i, argv + i);
-	err("unknown command '%s' (load, unload, status, set, unset, list; see --help)",
-	    argv[i]);
+	p_err("unknown command '%s' (load, unload, apply, status, set, unset, get, "
+	      "list, prune; see --help)", argv[i]);
 	return EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+	int ret;
+
+	libbpf_set_print(libbpf_print_fn);
+	argc = strip_json(argc, argv);
+	ret = run(argc, argv);
+	if (json_output && ret != EXIT_OK && !errors_recorded())
+		p_err("the request failed (exit status %d)", ret);
+	if (json_output && errors_recorded() && !json_doc_started)
+		json_error_doc();
+	fflush(stdout);
+	return ret;
 }

@@ -33,7 +33,12 @@ static void pin_path(char *buf, size_t size, const char *name)
 	snprintf(buf, size, "%s/%s", ZDEDUP_PIN_DIR, name);
 }
 
-int pin_open_map(const char *name)
+bool pin_name_reserved(const char *name)
+{
+	return !strcmp(name, "link") || !strcmp(name, "info");
+}
+
+int pin_open(const char *name)
 {
 	char path[PATH_MAX];
 	int fd;
@@ -43,23 +48,47 @@ int pin_open_map(const char *name)
 	return fd < 0 ? -errno : fd;
 }
 
-int pin_read_info(struct zdedup_info *info)
+int pin_read_info(struct zdedup_info *info, char *why, size_t why_size)
 {
 	struct bpf_map_info mi = {};
 	__u32 len = sizeof(mi), zero = 0;
 	int fd, ret = 0;
 
+	why[0] = '\0';
 	fd = bpf_obj_get(ZDEDUP_PIN_INFO);
 	if (fd < 0)
 		return -errno;
-	if (bpf_map_get_info_by_fd(fd, &mi, &len) ||
-	    mi.value_size != sizeof(*info)) {
-		err("%s is not a zdedup-loader info record of this version "
-		    "(written by another zdedup-loader?): remove it to start over",
-		    ZDEDUP_PIN_INFO);
+	if (bpf_map_get_info_by_fd(fd, &mi, &len)) {
+		ret = -errno;
+		snprintf(why, why_size, "cannot read %s: %s", ZDEDUP_PIN_INFO, errstr(ret));
+	} else if (mi.type != BPF_MAP_TYPE_ARRAY || mi.key_size != sizeof(__u32) ||
+		   mi.value_size != sizeof(*info)) {
+		snprintf(why, why_size, "%s is not an info record of this zdedup-loader "
+			 "(ABI %d; a map of %u-byte values): it was written by another "
+			 "version; unload with that version, or remove %s (which detaches "
+			 "the policy) to start over", ZDEDUP_PIN_INFO, ZDEDUP_ABI_VERSION,
+			 mi.value_size, ZDEDUP_PIN_DIR);
 		ret = -EPROTO;
 	} else if (bpf_map_lookup_elem(fd, &zero, info)) {
 		ret = -errno;
+		snprintf(why, why_size, "cannot read %s: %s", ZDEDUP_PIN_INFO, errstr(ret));
+	} else if (info->abi_version != ZDEDUP_ABI_VERSION) {
+		snprintf(why, why_size, "the policy pinned in %s was loaded by a "
+			 "zdedup-loader of ABI %u; this one speaks ABI %d (include/zdedup.h): "
+			 "its maps may have other layouts; unload it with that version "
+			 "('unload' here detaches it too), then load again",
+			 ZDEDUP_PIN_DIR, info->abi_version, ZDEDUP_ABI_VERSION);
+		ret = -EPROTO;
+	}
+	if (!ret) {
+		/* Strings from the kernel: terminate them whatever they hold. */
+		info->policy[sizeof(info->policy) - 1] = '\0';
+		info->source[sizeof(info->source) - 1] = '\0';
+		info->options[sizeof(info->options) - 1] = '\0';
+		for (int i = 0; i < ZDEDUP_INFO_MAX_MAPS; i++)
+			info->maps[i][ZDEDUP_INFO_NAME_LEN - 1] = '\0';
+		if (info->nr_maps > ZDEDUP_INFO_MAX_MAPS)
+			info->nr_maps = ZDEDUP_INFO_MAX_MAPS;
 	}
 	close(fd);
 	return ret;
@@ -141,7 +170,7 @@ int pin_maps(const struct policy *p)
 
 	if (mkdir(ZDEDUP_PIN_DIR, 0700) && errno != EEXIST) {
 		ret = -errno;
-		err("cannot create %s: %s", ZDEDUP_PIN_DIR, errstr(ret));
+		p_err("cannot create %s: %s", ZDEDUP_PIN_DIR, errstr(ret));
 		return ret;
 	}
 	bpf_object__for_each_map(m, p->obj) {
@@ -152,9 +181,9 @@ int pin_maps(const struct policy *p)
 			continue;
 		if (n >= ZDEDUP_INFO_MAX_MAPS ||
 		    strlen(bpf_map__name(m)) >= ZDEDUP_INFO_NAME_LEN) {
-			err("policy '%s': cannot pin map '%s' (at most %d maps, names "
-			    "under %d characters)", p->name, bpf_map__name(m),
-			    ZDEDUP_INFO_MAX_MAPS, ZDEDUP_INFO_NAME_LEN);
+			p_err("policy '%s': cannot pin map '%s' (at most %d maps, names "
+			      "under %d characters)", p->name, bpf_map__name(m),
+			      ZDEDUP_INFO_MAX_MAPS, ZDEDUP_INFO_NAME_LEN);
 			ret = -E2BIG;
 			break;
 		}
@@ -164,8 +193,8 @@ int pin_maps(const struct policy *p)
 			continue;	/* a reused map, pinned already */
 		if (bpf_obj_pin(bpf_map__fd(m), path)) {
 			ret = -errno;
-			err("cannot pin map '%s' at %s: %s", bpf_map__name(m), path,
-			    errstr(ret));
+			p_err("cannot pin map '%s' at %s: %s", bpf_map__name(m), path,
+			      errstr(ret));
 			break;
 		}
 		copy_str(pinned[n++], PATH_MAX, path);
@@ -183,8 +212,8 @@ void unpin_maps(const struct zdedup_info *info, const struct policy *keep)
 		struct bpf_map *m;
 
 		copy_str(name, sizeof(name), info->maps[i]);
-		if (!name[0] || strchr(name, '/') || !strcmp(name, "link") ||
-		    !strcmp(name, "info"))
+		if (!name[0] || strchr(name, '/') || !strcmp(name, ".") ||
+		    !strcmp(name, "..") || pin_name_reserved(name))
 			continue;
 		pin_path(path, sizeof(path), name);
 		m = keep ? bpf_object__find_map_by_name(keep->obj, name) : NULL;
@@ -251,4 +280,27 @@ bool pin_find_link(__u32 link_id, char *out, size_t size)
 		closedir(dir);
 	}
 	return false;
+}
+
+__u32 pin_link_info(int *fdp, __u32 *map_id)
+{
+	struct bpf_link_info li = {};
+	__u32 len = sizeof(li);
+	int fd = bpf_obj_get(ZDEDUP_PIN_LINK);
+
+	if (map_id)
+		*map_id = 0;
+	if (fd < 0)
+		return 0;
+	if (bpf_link_get_info_by_fd(fd, &li, &len) || li.type != BPF_LINK_TYPE_STRUCT_OPS) {
+		close(fd);
+		return 0;
+	}
+	if (map_id)
+		*map_id = li.struct_ops.map_id;
+	if (fdp)
+		*fdp = fd;
+	else
+		close(fd);
+	return li.id;
 }

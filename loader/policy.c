@@ -13,15 +13,22 @@
  * a link that can be pinned and atomically replaced.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <bpf/btf.h>
 #include "zdedup-loader.h"
 #include "memcg.skel.h"
 #include "tenant.skel.h"
 #include "adaptive.skel.h"
 
-const char *const builtin_policies[] = { "memcg", "tenant", "adaptive", NULL };
+const struct builtin_policy builtin_policies[] = {
+	{ "memcg",	"merge pages within their memory cgroup (the kernel's default)" },
+	{ "tenant",	"per-cgroup off / private / group N, set with 'set'" },
+	{ "adaptive",	"stop hashing cgroups whose pages do not repeat" },
+	{ NULL, NULL },
+};
 
 /* The verifier's log of a failed load (libbpf retries with logging on). */
 static char verifier_log[1 << 20];
@@ -61,12 +68,22 @@ static int open_builtin(const char *name, struct policy *p,
 	return 0;
 }
 
-static bool is_builtin(const char *what)
+bool is_builtin_policy(const char *what)
 {
-	for (int i = 0; builtin_policies[i]; i++)
-		if (!strcmp(what, builtin_policies[i]))
+	for (int i = 0; builtin_policies[i].name; i++)
+		if (!strcmp(what, builtin_policies[i].name))
 			return true;
 	return false;
+}
+
+void policy_source_of(const char *what, char *buf, size_t size)
+{
+	char real[PATH_MAX];
+
+	if (is_builtin_policy(what))
+		snprintf(buf, size, "builtin:%s", what);
+	else
+		copy_str(buf, size, realpath(what, real) ? real : what);
 }
 
 /* The ops' .name, from the map's initial value in the object's layout. */
@@ -102,14 +119,14 @@ static int find_ops(struct policy *p)
 		if (t)
 			tname = btf__name_by_offset(btf, t->name_off);
 		if (strcmp(tname, ZDEDUP_OPS_TYPE)) {
-			err("%s: struct_ops map '%s' is a struct %s, not a struct %s: "
-			    "a policy object holds exactly one struct %s",
-			    p->source, bpf_map__name(map), tname, ZDEDUP_OPS_TYPE,
-			    ZDEDUP_OPS_TYPE);
+			p_err("%s: struct_ops map '%s' is a struct %s, not a struct %s: "
+			      "a policy object holds exactly one struct %s",
+			      p->source, bpf_map__name(map), tname, ZDEDUP_OPS_TYPE,
+			      ZDEDUP_OPS_TYPE);
 			return -EINVAL;
 		}
 		if (found++) {
-			err("%s: more than one struct %s ('%s' and '%s'): a policy object "
+			p_err("%s: more than one struct %s ('%s' and '%s'): a policy object "
 			    "holds exactly one", p->source, ZDEDUP_OPS_TYPE,
 			    bpf_map__name(p->ops), bpf_map__name(map));
 			return -EINVAL;
@@ -117,7 +134,7 @@ static int find_ops(struct policy *p)
 		p->ops = map;
 	}
 	if (!found) {
-		err("%s: no struct %s in this object (declare one in "
+		p_err("%s: no struct %s in this object (declare one in "
 		    "SEC(\".struct_ops.link\"), see bpf/memcg.bpf.c)",
 		    p->source, ZDEDUP_OPS_TYPE);
 		return -EINVAL;
@@ -131,6 +148,19 @@ static int find_ops(struct policy *p)
 	}
 
 	read_ops_name(p, btf);
+
+	/* Its maps are pinned by name next to the loader's own pins. */
+	bpf_object__for_each_map(map, p->obj) {
+		if (bpf_map__is_internal(map) || bpf_map__type(map) == BPF_MAP_TYPE_STRUCT_OPS)
+			continue;
+		if (pin_name_reserved(bpf_map__name(map))) {
+			p_err("%s: map '%s' has the name of zdedup-loader's own pin %s/%s, "
+			      "where the maps of a policy are pinned too: rename the map",
+			      p->source, bpf_map__name(map), ZDEDUP_PIN_DIR,
+			      bpf_map__name(map));
+			return -EINVAL;
+		}
+	}
 	return 0;
 }
 
@@ -144,27 +174,34 @@ int policy_open(const char *what, struct policy *p)
 	memset(p, 0, sizeof(*p));
 	verifier_log[0] = '\0';
 
-	if (is_builtin(what)) {
+	if (is_builtin_policy(what)) {
 		snprintf(p->source, sizeof(p->source), "builtin:%s", what);
 		ret = open_builtin(what, p, &opts);
 	} else if (strchr(what, '/') || access(what, F_OK) == 0) {
-		char real[PATH_MAX];
+		struct stat st;
 
-		if (access(what, R_OK)) {
+		if (access(what, R_OK) || stat(what, &st)) {
 			ret = -errno;
-			err("cannot read policy object '%s': %s", what, errstr(ret));
+			p_err("cannot read policy object '%s': %s", what, errstr(ret));
 			return ret;
 		}
-		copy_str(p->source, sizeof(p->source), realpath(what, real) ? real : what);
+		if (!S_ISREG(st.st_mode)) {
+			p_err("policy object '%s' is not a regular file (a .bpf.o is)", what);
+			return -EBADF;
+		}
+		policy_source_of(what, p->source, sizeof(p->source));
 		p->obj = bpf_object__open_file(what, &opts);
 		ret = p->obj ? 0 : -errno;
+		if (ret == -EINVAL)
+			ret = -ENOEXEC;		/* -EINVAL means "unknown name" */
 	} else {
-		err("unknown policy '%s': not a built-in policy (memcg, tenant, adaptive) "
-		    "nor a .bpf.o file", what);
+		p_err("unknown policy '%s': not a built-in policy (memcg, tenant, adaptive) "
+		      "nor a .bpf.o file", what);
 		return -EINVAL;
 	}
 	if (ret) {
-		err("cannot open policy %s: %s", p->source, errstr(ret));
+		p_err("cannot open policy %s: %s%s", p->source, errstr(ret),
+		      ret == -ENOEXEC ? " (not a BPF object file libbpf can read)" : "");
 		p->obj = NULL;
 		policy_close(p);
 		/* -EINVAL is kept for "unknown policy name" (a usage error). */
@@ -232,7 +269,7 @@ int policy_configure(struct policy *p, const struct policy_opts *o)
 			continue;
 		var = rodata_var(p, knobs[i].var, sizeof(__u32));
 		if (!var) {
-			err("policy '%s' has no tunable %s (option %s is for the adaptive policy)",
+			p_err("policy '%s' has no tunable %s (option %s is for the adaptive policy)",
 			    p->name, knobs[i].var, knobs[i].opt);
 			return -EINVAL;
 		}
@@ -251,14 +288,17 @@ int policy_load(struct policy *p)
 		return 0;
 	ret = -errno;
 	if (verifier_log[0]) {
-		err("the kernel rejected policy '%s' (%s); its verifier says:",
-		    p->name, p->source);
-		fprintf(stderr, "%s", verifier_log);
-		if (verifier_log[strlen(verifier_log) - 1] != '\n')
-			fputc('\n', stderr);
+		p_err("the kernel rejected policy '%s' (%s); its verifier says:%s%s",
+		      p->name, p->source, json_output ? "\n" : "",
+		      json_output ? verifier_log : "");
+		if (!json_output) {
+			fprintf(stderr, "%s", verifier_log);
+			if (verifier_log[strlen(verifier_log) - 1] != '\n')
+				fputc('\n', stderr);
+		}
 	} else {
-		err("cannot load policy '%s' (%s): %s", p->name, p->source,
-		    errstr(ret));
+		p_err("cannot load policy '%s' (%s): %s", p->name, p->source,
+		      errstr(ret));
 	}
 	return ret;
 }
@@ -272,4 +312,97 @@ void policy_close(struct policy *p)
 	p->skel = NULL;
 	p->obj = NULL;
 	p->ops = NULL;
+}
+
+/*
+ * The options as recorded in the info pin, in one canonical order and
+ * spelling, so that apply can tell whether the loaded policy has them.
+ */
+static void options_text(struct policy_opts *o)
+{
+	size_t len = 0;
+
+	o->text[0] = '\0';
+	if (o->has_window)
+		len += snprintf(o->text + len, sizeof(o->text) - len, "--window %u",
+				o->window);
+	if (o->has_min_hit)
+		len += snprintf(o->text + len, sizeof(o->text) - len,
+				"%s--min-hit-rate %g", len ? " " : "",
+				o->min_hit_ppm / 10000.0);
+	if (o->has_backoff)
+		snprintf(o->text + len, sizeof(o->text) - len, "%s--backoff %u",
+			 len ? " " : "", o->backoff);
+}
+
+/* A number of pages for --window/--backoff; false (printed) if not one. */
+static bool parse_pages(const char *where, const char *opt, const char *val,
+			__u32 *out)
+{
+	unsigned long long v;
+
+	if (!parse_u64(val, 1, 1U << 30, &v)) {
+		p_err("%s: --%s wants a number of pages from 1 to %u, not '%s'", where,
+		      opt, 1U << 30, val);
+		return false;
+	}
+	*out = v;
+	return true;
+}
+
+int policy_opt_parse(const char *where, int argc, char **argv, int *i,
+		     struct policy_opts *o)
+{
+	static const char *const names[] = { "window", "min-hit-rate", "backoff" };
+	const char *arg = argv[*i], *val = NULL, *eq;
+	size_t len;
+	int k;
+
+	if (strncmp(arg, "--", 2))
+		return 0;
+	eq = strchr(arg, '=');
+	len = eq ? (size_t)(eq - arg - 2) : strlen(arg + 2);
+	for (k = 0; k < 3; k++)
+		if (strlen(names[k]) == len && !strncmp(arg + 2, names[k], len))
+			break;
+	if (k == 3)
+		return 0;
+	if (eq) {
+		val = eq + 1;
+	} else if (*i + 1 < argc) {
+		val = argv[++*i];
+	} else {
+		p_err("%s: option --%s needs a value", where, names[k]);
+		return -1;
+	}
+	switch (k) {
+	case 0:
+		if (!parse_pages(where, names[k], val, &o->window))
+			return -1;
+		o->has_window = true;
+		break;
+	case 1: {
+		char *end;
+		double pct;
+
+		errno = 0;
+		pct = strtod(val, &end);
+		if (errno || end == val || *end || !(pct >= 0 && pct <= 100)) {
+			p_err("%s: --min-hit-rate wants a percentage from 0 to 100, not '%s'",
+			      where, val);
+			return -1;
+		}
+		o->min_hit_ppm = (__u32)(pct * 10000 + 0.5);
+		o->has_min_hit = true;
+		break;
+	}
+	default:
+		if (!parse_pages(where, names[k], val, &o->backoff))
+			return -1;
+		o->has_backoff = true;
+		break;
+	}
+	options_text(o);
+	(*i)++;
+	return 1;
 }

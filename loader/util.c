@@ -4,7 +4,11 @@
  *
  * Every error goes to stderr as "zdedup-loader: error: ..." with enough
  * context to act on (the path, the policy, what to do instead); the caller
- * decides the exit status.
+ * decides the exit status.  With --json, errors are collected instead and
+ * main() prints them as one {"error": "..."} document on stdout (as
+ * bpftool's p_err() does), unless the command printed a document of its
+ * own, which then carries them (json_errors()).  Warnings and notes stay
+ * text on stderr either way.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -14,6 +18,10 @@
 #include <unistd.h>
 #include "zdedup-loader.h"
 
+/* The errors of this run, for --json: messages separated by newlines. */
+static char json_errs[16384];
+static size_t json_errs_len;
+
 static void vmsg(const char *kind, const char *fmt, va_list ap)
 {
 	fprintf(stderr, "%s: %s", prog_name, kind);
@@ -21,13 +29,70 @@ static void vmsg(const char *kind, const char *fmt, va_list ap)
 	fputc('\n', stderr);
 }
 
-void err(const char *fmt, ...)
+/* errors_capture(): where p_err() writes instead, for a quiet attempt. */
+static char *capture;
+static size_t capture_size;
+
+void errors_capture(char *buf, size_t size)
+{
+	capture = buf;
+	capture_size = size;
+	if (buf && size)
+		buf[0] = '\0';
+}
+
+void p_err(const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	vmsg("error: ", fmt, ap);
+	if (capture) {
+		size_t len = strlen(capture);
+
+		if (len + 3 < capture_size) {
+			if (len) {
+				strcpy(capture + len, "; ");
+				len += 2;
+			}
+			vsnprintf(capture + len, capture_size - len, fmt, ap);
+		}
+	} else if (json_output) {
+		size_t room = sizeof(json_errs) - json_errs_len;
+		int n;
+
+		if (json_errs_len && room > 1) {
+			json_errs[json_errs_len++] = '\n';
+			room--;
+		}
+		n = vsnprintf(json_errs + json_errs_len, room, fmt, ap);
+		if (n > 0)
+			json_errs_len += (size_t)n < room ? (size_t)n : room - 1;
+	} else {
+		vmsg("error: ", fmt, ap);
+	}
 	va_end(ap);
+}
+
+bool errors_recorded(void)
+{
+	return json_errs_len > 0;
+}
+
+void json_errors(struct json *j)
+{
+	if (json_errs_len)
+		json_str(j, "error", json_errs);
+}
+
+void json_error_doc(void)
+{
+	struct json j;
+
+	json_begin(&j, stdout);
+	json_obj_open(&j, NULL);
+	json_errors(&j);
+	json_obj_close(&j);
+	json_end(&j);
 }
 
 void warn(const char *fmt, ...)
@@ -69,6 +134,61 @@ int read_text(const char *path, char *buf, size_t size)
 	return 0;
 }
 
+int read_file(const char *path, size_t max, char **out, size_t *len)
+{
+	size_t cap = 4096, n = 0;
+	char *buf = malloc(cap + 1);
+	int fd, ret = 0;
+
+	if (!buf)
+		return -ENOMEM;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		ret = -errno;
+		goto fail;
+	}
+	for (;;) {
+		ssize_t r;
+
+		if (n == cap) {
+			char *b;
+
+			if (cap >= max) {
+				ret = -EFBIG;
+				break;
+			}
+			cap = cap * 2 > max ? max : cap * 2;
+			b = realloc(buf, cap + 1);
+			if (!b) {
+				ret = -ENOMEM;
+				break;
+			}
+			buf = b;
+		}
+		r = read(fd, buf + n, cap - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			ret = -errno;
+			break;
+		}
+		if (!r)
+			break;
+		n += r;
+	}
+	close(fd);
+	if (ret)
+		goto fail;
+	buf[n] = '\0';
+	*out = buf;
+	if (len)
+		*len = n;
+	return 0;
+fail:
+	free(buf);
+	return ret;
+}
+
 bool parse_u64(const char *s, unsigned long long min, unsigned long long max,
 	       unsigned long long *out)
 {
@@ -83,6 +203,15 @@ bool parse_u64(const char *s, unsigned long long min, unsigned long long max,
 		return false;
 	*out = v;
 	return true;
+}
+
+void fmt_msg(char *buf, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, size, fmt, ap);
+	va_end(ap);
 }
 
 void copy_str(char *dst, size_t size, const char *src)
@@ -106,4 +235,11 @@ const char *errstr(int e)
 		e = -e;
 	libbpf_strerror(e, buf, sizeof(buf));
 	return buf;
+}
+
+bool is_perm_error(int e)
+{
+	if (e < 0)
+		e = -e;
+	return e == EPERM || e == EACCES;
 }
