@@ -11,6 +11,9 @@
 #   make vm         interactive shell in the VM
 #   make kernel     patched kernel only
 #   make patches    export commits in build/linux to kernel-patches/
+#   make deb        Debian packages: the kernel and zdedup-tools (build/deb/)
+#   make install    zdedup-loader, policies, unit, man page (PREFIX, DESTDIR)
+#   make system-test  both packages on a Debian 12 system booted in the VM
 #
 # Everything is built under build/.  The first build installs Debian
 # packages (scripts/deps.sh), extracts the kernel source and builds it:
@@ -30,7 +33,8 @@ CGROUP_UTIL := $(B)/guest/obj/cgroup_util.o
 GUEST_SRCS := $(wildcard tests/guest/zdedup_*.c)
 GUEST_BINS := $(patsubst tests/guest/%.c,$(B)/guest/%,$(GUEST_SRCS))
 
-.PHONY: all deps tree kernel tools guest policies check demo bench soak vm patches clean
+.PHONY: all deps tree kernel tools guest policies check demo bench soak vm patches clean \
+	deb install system-test
 
 all: guest policies
 
@@ -79,7 +83,10 @@ BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(B)/bpf/%.bpf.o,$(BPF_SRCS))
 BPF_SKELS := $(patsubst bpf/%.bpf.c,$(B)/bpf/%.skel.h,$(BPF_SRCS))
 LOADER_SRCS := $(wildcard loader/*.c)
+# The project's version, in one place: the file VERSION.
+VERSION := $(shell cat VERSION)
 LOADER_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -static -Iinclude \
+	-DZDEDUP_VERSION='"$(VERSION)"' \
 	-I$(B)/bpf -isystem $(LIBBPF_DIR)/include -isystem $(KTREE)/tools/include/uapi
 LOADER_LIBS := -L$(LIBBPF_DIR)/lib64 -L$(LIBBPF_DIR)/lib -lbpf -lelf -lz
 
@@ -107,7 +114,7 @@ $(B)/bpf/%.skel.h: $(B)/bpf/%.bpf.o
 	@mv $@.tmp $@
 
 $(B)/loader/zdedup-loader: $(LOADER_SRCS) loader/zdedup-loader.h include/zdedup.h \
-		$(BPF_SKELS) $(wildcard $(LIBBPF_DIR)/lib*/libbpf.a)
+		$(BPF_SKELS) VERSION $(wildcard $(LIBBPF_DIR)/lib*/libbpf.a)
 	@mkdir -p $(@D)
 	gcc $(LOADER_CFLAGS) -o $@ $(LOADER_SRCS) $(LOADER_LIBS)
 
@@ -129,6 +136,26 @@ vm: all
 patches:
 	@scripts/kernel-tree.sh export
 
+# Packages and installation (scripts/build-deb.sh, scripts/install.sh):
+# the kernel package is built in build/kbuild-system, the kernel make bench
+# uses too.
+PREFIX ?= /usr/local
+
+deb: policies
+	@scripts/build-deb.sh
+
+install: policies
+	@DESTDIR="$(DESTDIR)" PREFIX="$(PREFIX)" scripts/install.sh
+
+# The system test: both packages in a Debian 12 root file system (cached
+# in build/system/), booted in QEMU; tests/system/.
+system-test: deb $(B)/system/zdedup-systest
+	@scripts/system-test.sh
+
+$(B)/system/zdedup-systest: tests/system/zdedup_systest.c
+	@mkdir -p $(@D)
+	gcc -std=gnu11 -O2 -g -Wall -Wextra -Werror -static -o $@ $<
+
 clean:
 	rm -rf $(B)/guest $(B)/bpf $(B)/loader $(B)/initramfs $(B)/initramfs.cpio \
-		$(B)/vm $(B)/check $(B)/demo $(B)/soak
+		$(B)/vm $(B)/check $(B)/demo $(B)/soak $(B)/deb $(B)/system/run

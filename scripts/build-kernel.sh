@@ -2,24 +2,30 @@
 # Configure and build the VM kernel out of tree (build/kbuild) from
 # build/linux, with ccache.  Reconfigures only when a fragment changed.
 #
-# KVARIANT=bench builds the benchmark kernel instead (build/kbuild-bench:
-# vm.config + bench.config, without the debug options); KVARIANT=sanitize
-# the sanitizer kernel (build/kbuild-sanitize: vm.config + sanitize.config,
-# KASAN, kmemleak, fault injection).
+# KVARIANT=system builds the kernel of the Debian package and of the
+# benchmarks instead (build/kbuild-system: vm.config + bench.config +
+# system.config: without the debug options, with what systemd and an ext4
+# root on a virtio disk need); KVARIANT=bench is the same kernel;
+# KVARIANT=sanitize the sanitizer kernel (build/kbuild-sanitize: vm.config
+# + sanitize.config, KASAN, kmemleak, fault injection).  KTARGETS (default
+# bzImage) names the make targets.
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 tree="$top/build/linux"
 out="$top/build/kbuild"
-frags="$top/kernel-config/vm.config"
+# Each variant: its build directory and its fragments after vm.config.
 case "${KVARIANT:-}" in
-"") ;;
-bench|sanitize)
-	out="$top/build/kbuild-$KVARIANT"
-	frags="$frags $top/kernel-config/$KVARIANT.config"
-	;;
-*) echo "error: unknown KVARIANT '$KVARIANT' (bench, sanitize)" >&2; exit 2 ;;
+"") variant="" extra="" ;;
+system|bench) variant=system extra="bench system" ;;
+sanitize) variant=sanitize extra="sanitize" ;;
+*) echo "error: unknown KVARIANT '$KVARIANT' (system, bench, sanitize)" >&2; exit 2 ;;
 esac
+frags="$top/kernel-config/vm.config"
+if [ -n "$variant" ]; then
+	out="$top/build/kbuild-$variant"
+	for f in $extra; do frags="$frags $top/kernel-config/$f.config"; done
+fi
 jobs=${JOBS:-$(nproc)}
 export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/zdedup-ccache}
 kmake() { make -s -C "$tree" O="$out" CC="ccache gcc" HOSTCC="ccache gcc" "$@"; }
@@ -65,5 +71,6 @@ if [ ! -f "$out/vmlinux" ]; then
 else
 	echo "==> building the kernel (incremental)"
 fi
-kmake -j"$jobs" bzImage
+# shellcheck disable=SC2086
+kmake -j"$jobs" ${KTARGETS:-bzImage}
 echo "==> kernel: ${out#"$top"/}/arch/x86/boot/bzImage ($(kmake kernelrelease))"
