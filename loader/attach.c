@@ -74,7 +74,7 @@ static void adopt_maps(struct policy *p, const struct zdedup_info *old,
 	struct bpf_map *m;
 
 	bpf_object__for_each_map(m, p->obj) {
-		const char *name = bpf_map__name(m);
+		char name[ZDEDUP_INFO_NAME_LEN];
 		struct bpf_map_info mi = {};
 		__u32 len = sizeof(mi);
 		bool same;
@@ -82,7 +82,11 @@ static void adopt_maps(struct policy *p, const struct zdedup_info *old,
 
 		if (bpf_map__is_internal(m) || bpf_map__type(m) == BPF_MAP_TYPE_STRUCT_OPS)
 			continue;
-		if (!listed(old, name) || (fd = pin_open(name)) < 0) {
+		/* A copy: bpf_map__reuse_fd() renames the map (to the kernel's
+		 * name of the reused one, at most BPF_OBJ_NAME_LEN - 1 bytes). */
+		copy_str(name, sizeof(name), bpf_map__name(m));
+		if (strlen(bpf_map__name(m)) >= BPF_OBJ_NAME_LEN || !listed(old, name) ||
+		    (fd = pin_open(name)) < 0) {
 			if (r->nr_fresh < ZDEDUP_INFO_MAX_MAPS)
 				copy_str(r->fresh[r->nr_fresh++], ZDEDUP_INFO_NAME_LEN, name);
 			continue;

@@ -461,7 +461,8 @@ int cmd_apply(int argc, char **argv)
 
 	if (apply_policy(&cfg, &p, &l, check, &r))
 		goto out;
-	if (!cfg.builtin) {
+	/* A policy without a cgroup_policy map has no settings to compare. */
+	if (!cfg.builtin && bpf_object__find_map_by_name(p.obj, ZDEDUP_MAP_CGROUP_POLICY)) {
 		if (check) {
 			/* Against what the policy would have: the live entries when
 			 * it is ours (kept, or replaced and carried over). */
