@@ -15,7 +15,7 @@ _zdedup_loader_commands()
 
 _zdedup_loader_options()
 {
-	"$1" "$2" --help 2>/dev/null | grep -o -- '--[a-z][a-z-]*' | sort -u
+	{ "$1" "$2" --help 2>/dev/null; echo --help; } | grep -o -- '--[a-z][a-z-]*' | sort -u
 }
 
 _zdedup_loader_cgroups()
@@ -63,7 +63,7 @@ _zdedup_loader()
 		return
 	fi
 	if [[ $cur == -* ]]; then
-		COMPREPLY=($(compgen -W "$(_zdedup_loader_options "$prog" "$cmd") --help" -- "$cur"))
+		COMPREPLY=($(compgen -W "$(_zdedup_loader_options "$prog" "$cmd")" -- "$cur"))
 		return
 	fi
 	# Words after the command that are not options: what the command takes.
