@@ -104,7 +104,7 @@ for f in sorted(glob.glob('/etc/apt/sources.list.d/*.sources')):
                 add(opts, uri, suite, fields.get('components', 'main').split())
 open(sys.argv[1], 'w').write(''.join(l + '\n' for l in out))
 EOF
-pkgs="systemd,systemd-sysv,udev,kmod,bash-completion,jq"
+pkgs="systemd,systemd-sysv,udev,kmod,dbus,bash-completion,jq"
 base="$sys/rootfs-base.tar"
 key=$( (echo "bookworm minbase $pkgs"; cat "$sys/apt.list") | sha256sum | cut -c1-16)
 t=$(now)
