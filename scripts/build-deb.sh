@@ -12,14 +12,15 @@
 #       and built with dpkg-deb; checked with lintian.
 #
 # The loader and the policies come from build/ (make builds them); the
-# version from the file VERSION.  DEB_KERNEL=0 builds only zdedup-tools.
+# version from the file VERSION.  DEB_KERNEL=0 builds only zdedup-tools;
+# DEB_OUT puts it elsewhere (the host tests).
 # Byproducts of bindeb-pkg (linux-libc-dev, .buildinfo, .changes) go to
 # build/deb/extra/.
 set -eu
 umask 022
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-out="$top/build/deb"
+out=${DEB_OUT:-$top/build/deb}
 version=$(cat "$top/VERSION")
 arch=$(dpkg --print-architecture)
 mkdir -p "$out"
@@ -46,7 +47,7 @@ if [ "${DEB_KERNEL:-1}" = 1 ]; then
 	mv "$@" "$out/"
 	mv "$top"/build/linux-libc-dev_*.deb "$top"/build/linux-upstream_*.buildinfo \
 		"$top"/build/linux-upstream_*.changes "$out/extra/" 2>/dev/null || true
-	echo "==> $(cd "$out" && ls linux-image-*.deb | sed 's|^|build/deb/|')"
+	for f in "$out"/linux-image-*.deb; do echo "==> ${f#"$top"/}"; done
 	took "kernel package (build and bindeb-pkg)" "$t"
 fi
 
@@ -127,7 +128,7 @@ chmod 644 "$stage/DEBIAN/control" "$stage/DEBIAN/conffiles" "$stage/DEBIAN/md5su
 deb="$out/${pkg}_${version}_$arch.deb"
 rm -f "$out/${pkg}"_*.deb
 SOURCE_DATE_EPOCH=$epoch dpkg-deb --root-owner-group -Zxz --build "$stage" "$deb" >/dev/null
-echo "==> build/deb/$(basename "$deb")"
+echo "==> ${deb#"$top"/}"
 dpkg-deb --contents "$deb" | awk '{ print "    " $1, $NF }'
 took "zdedup-tools package" "$t"
 
@@ -145,7 +146,7 @@ if command -v lintian >/dev/null 2>&1; then
 		echo "    no tags"
 	fi
 	took lintian "$t"
-	[ "$rc" = 0 ] || { echo "error: lintian reports errors (build/deb/lintian.txt)" >&2; exit 1; }
+	[ "$rc" = 0 ] || { echo "error: lintian reports errors (${out#"$top"/}/lintian.txt)" >&2; exit 1; }
 else
 	echo "==> lintian not installed (scripts/deps.sh installs it): not checked"
 fi

@@ -133,7 +133,10 @@ else
 fi
 
 # --- the packages and the workload program (make deb, make) ---
-kdeb=$(ls "$top"/build/deb/linux-image-*.deb 2>/dev/null | grep -v -- '-dbg_' | head -1)
+kdeb=""
+for f in "$top"/build/deb/linux-image-*.deb; do
+	case $f in *-dbg_*) ;; *) [ -f "$f" ] && kdeb=$f ;; esac
+done
 tdeb="$top/build/deb/zdedup-tools_${version}_$arch.deb"
 prog="$sys/zdedup-systest"
 [ -n "$kdeb" ] && [ -f "$kdeb" ] || fail "kernel package in build/deb (make deb)"
