@@ -182,7 +182,7 @@ for u in serial-getty@ttyS0.service getty@tty1.service systemd-firstboot.service
 done
 install -m 644 "$top/tests/system/zdedup.conf" "$etc/zdedup/zdedup.conf"
 for x in a b c d e; do
-	printf '[Unit]\nDescription=Tenant %s (zdedup system test)\n\n[Install]\nWantedBy=slices.target\n' \
+	printf '[Unit]\nDescription=Tenant %s (zdedup system test)\n\n[Slice]\nMemoryAccounting=yes\n\n[Install]\nWantedBy=slices.target\n' \
 		"$(echo $x | tr a-z A-Z)" > "$etc/systemd/system/tenant-$x.slice"
 	mkdir -p "$etc/systemd/system/slices.target.wants"
 	ln -sf "/etc/systemd/system/tenant-$x.slice" "$etc/systemd/system/slices.target.wants/"
