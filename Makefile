@@ -113,10 +113,40 @@ $(B)/bpf/%.skel.h: $(B)/bpf/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name zdedup_$* > $@.tmp
 	@mv $@.tmp $@
 
-$(B)/loader/zdedup-loader: $(LOADER_SRCS) loader/zdedup-loader.h include/zdedup.h \
+$(B)/loader/zdedup-loader: $(LOADER_SRCS) $(wildcard loader/*.h) include/zdedup.h \
 		$(BPF_SKELS) VERSION $(wildcard $(LIBBPF_DIR)/lib*/libbpf.a)
 	@mkdir -p $(@D)
 	gcc $(LOADER_CFLAGS) -o $@ $(LOADER_SRCS) $(LOADER_LIBS)
+
+# zdedup-loader with AddressSanitizer and UndefinedBehaviorSanitizer, for
+# the host fuzz test (tests/host/fuzz_loader.py): dynamic (the sanitizers
+# do not link statically), with libbpf compiled from the tree's sources
+# with the same sanitizers, so that hostile objects are parsed under them
+# too; but for alignment: libbpf 1.5 reads .BTF.ext records at an offset
+# taken from the file (hdr_len) without checking it is aligned, harmless
+# on x86.  Needs the skeletons and the kernel tree's tools/, no kernel build.
+ASAN_DIR := $(B)/loader-asan
+ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+	-fno-sanitize-recover=undefined
+LIBBPF_SRC := $(KTREE)/tools/lib/bpf
+ASAN_LIBBPF_OBJS := $(patsubst $(LIBBPF_SRC)/%.c,$(ASAN_DIR)/libbpf/%.o,\
+	$(wildcard $(LIBBPF_SRC)/*.c))
+
+.PHONY: loader-asan
+loader-asan: $(ASAN_DIR)/zdedup-loader
+
+$(ASAN_DIR)/libbpf/%.o: $(LIBBPF_SRC)/%.c Makefile
+	@mkdir -p $(@D)
+	gcc -std=gnu89 $(ASAN_FLAGS) -fno-sanitize=alignment \
+		-D_LARGEFILE64_SOURCE -D_FILE_OFFSET_BITS=64 \
+		-I$(LIBBPF_SRC) -I$(KTREE)/tools/include -I$(KTREE)/tools/include/uapi \
+		-I$(KTREE)/tools/arch/x86/include -c $< -o $@
+
+$(ASAN_DIR)/zdedup-loader: $(LOADER_SRCS) $(wildcard loader/*.h) include/zdedup.h \
+		$(BPF_SKELS) VERSION $(ASAN_LIBBPF_OBJS)
+	@mkdir -p $(@D)
+	gcc $(filter-out -static -O2,$(LOADER_CFLAGS)) $(ASAN_FLAGS) -o $@ \
+		$(LOADER_SRCS) $(ASAN_LIBBPF_OBJS) -lelf -lz
 
 check: all
 	@scripts/check.sh
@@ -158,4 +188,4 @@ $(B)/system/zdedup-systest: tests/system/zdedup_systest.c
 
 clean:
 	rm -rf $(B)/guest $(B)/bpf $(B)/loader $(B)/initramfs $(B)/initramfs.cpio \
-		$(B)/vm $(B)/check $(B)/demo $(B)/soak $(B)/deb $(B)/system/run
+		$(B)/vm $(B)/check $(B)/demo $(B)/soak $(B)/deb $(B)/system/run $(B)/loader-asan $(B)/fuzz

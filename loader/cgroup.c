@@ -142,19 +142,19 @@ int cgroup_from_path(const char *arg, struct cgroup_ref *ref)
 	}
 	if (!S_ISDIR(st.st_mode)) {
 		fmt_msg(ref->why, sizeof(ref->why), "%s is not a cgroup (not a directory)",
-			 path);
+			path);
 		return -ENOTDIR;
 	}
 	if (statfs(path, &sfs) || sfs.f_type != CGROUP2_SUPER_MAGIC) {
 		fmt_msg(ref->why, sizeof(ref->why), "%s is not a cgroup v2 directory (not "
-			 "on a cgroup2 filesystem; mount one with 'mount -t cgroup2 none "
-			 "/sys/fs/cgroup')", path);
+			"on a cgroup2 filesystem; mount one with 'mount -t cgroup2 none "
+			"/sys/fs/cgroup')", path);
 		return -EXDEV;
 	}
 	ret = cgroup_id_of(path, &ref->id);
 	if (ret) {
 		fmt_msg(ref->why, sizeof(ref->why), "cannot read the cgroup id of %s: %s",
-			 path, strerror(-ret));
+			path, strerror(-ret));
 		return ret;
 	}
 	shown_path(path, ref->path, sizeof(ref->path));
@@ -171,14 +171,14 @@ int cgroup_from_pid(const char *pid, struct cgroup_ref *ref)
 	ref->why[0] = '\0';
 	if (!parse_u64(pid, 1, 0x7fffffff, &n)) {
 		fmt_msg(ref->why, sizeof(ref->why), "--pid wants a process id, not '%.64s'",
-			 pid);
+			pid);
 		return -EINVAL;
 	}
 	snprintf(file, sizeof(file), "/proc/%llu/cgroup", n);
 	ret = read_file(file, 1 << 16, &text, NULL);
 	if (ret) {
 		fmt_msg(ref->why, sizeof(ref->why), "process %llu: %s%s", n,
-			 strerror(-ret), ret == -ENOENT ? " (no such process)" : "");
+			strerror(-ret), ret == -ENOENT ? " (no such process)" : "");
 		return ret;
 	}
 	/* cgroup v2 is the line "0::/path". */
@@ -187,15 +187,15 @@ int cgroup_from_pid(const char *pid, struct cgroup_ref *ref)
 			break;
 	if (!line) {
 		fmt_msg(ref->why, sizeof(ref->why), "process %llu is in no cgroup v2 "
-			 "hierarchy (%s has no 0:: line)", n, file);
+			"hierarchy (%s has no 0:: line)", n, file);
 		free(text);
 		return -ENOENT;
 	}
 	ret = cgroup_from_path(line[3] ? line + 3 : "/", ref);
 	if (ret == -ENOENT)
 		fmt_msg(ref->why, sizeof(ref->why), "process %llu is in cgroup %.1024s, "
-			 "which is not visible under %s (another cgroup namespace?)", n,
-			 line + 3, cgroup_root());
+			"which is not visible under %s (another cgroup namespace?)", n,
+			line + 3, cgroup_root());
 	free(text);
 	return ret;
 }
@@ -212,10 +212,10 @@ bool cgroup_has_memory(struct cgroup_ref *ref)
 	copy_str(parent, sizeof(parent), ref->path);
 	cgroup_parent(parent);
 	fmt_msg(ref->why, sizeof(ref->why), "cgroup %s has no memory controller "
-		 "(no memory.stat): its pages are charged to an ancestor, so a setting "
-		 "on it would never apply; enable it with 'echo +memory > %s%s%s"
-		 "cgroup.subtree_control', or set the ancestor", ref->path,
-		 cgroup_root(), parent, strcmp(parent, "/") ? "/" : "");
+		"(no memory.stat): its pages are charged to an ancestor, so a setting "
+		"on it would never apply; enable it with 'echo +memory > %s%s%s"
+		"cgroup.subtree_control', or set the ancestor", ref->path,
+		cgroup_root(), parent, strcmp(parent, "/") ? "/" : "");
 	return false;
 }
 

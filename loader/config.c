@@ -152,7 +152,8 @@ static int parse_setting(struct config *c, int line, int n, char **w)
 
 	snprintf(where, sizeof(where), "%s:%d", c->file, line);
 	if (n < 2) {
-		p_err("%s: %s what? ('%s PATH MODE')", where, w[0], w[0]);
+		p_err("%s: %s what? ('%s %s MODE')", where, w[0], w[0],
+		      !strcmp(w[0], "unit") ? "NAME" : "PATH");
 		return -1;
 	}
 	if (c->n >= ZDEDUP_MAX_CGROUPS) {

@@ -138,11 +138,10 @@ static int run(int argc, char **argv)
 		}
 	}
 	if (i == argc) {
-		if (json_output) {
-			p_err("which command? (see --help)");
-			return EXIT_USAGE;
-		}
-		fprintf(stderr, help_fmt, prog_name, prog_name);
+		if (!json_output)
+			fprintf(stderr, help_fmt, prog_name, prog_name);
+		p_err("which command? (load, unload, apply, status, set, unset, get, "
+		      "list, prune; see --help)");
 		return EXIT_USAGE;
 	}
 	for (size_t c = 0; c < sizeof(commands) / sizeof(commands[0]); c++)

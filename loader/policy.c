@@ -127,16 +127,16 @@ static int find_ops(struct policy *p)
 		}
 		if (found++) {
 			p_err("%s: more than one struct %s ('%s' and '%s'): a policy object "
-			    "holds exactly one", p->source, ZDEDUP_OPS_TYPE,
-			    bpf_map__name(p->ops), bpf_map__name(map));
+			      "holds exactly one", p->source, ZDEDUP_OPS_TYPE,
+			      bpf_map__name(p->ops), bpf_map__name(map));
 			return -EINVAL;
 		}
 		p->ops = map;
 	}
 	if (!found) {
 		p_err("%s: no struct %s in this object (declare one in "
-		    "SEC(\".struct_ops.link\"), see bpf/memcg.bpf.c)",
-		    p->source, ZDEDUP_OPS_TYPE);
+		      "SEC(\".struct_ops.link\"), see bpf/memcg.bpf.c)",
+		      p->source, ZDEDUP_OPS_TYPE);
 		return -EINVAL;
 	}
 
@@ -270,7 +270,7 @@ int policy_configure(struct policy *p, const struct policy_opts *o)
 		var = rodata_var(p, knobs[i].var, sizeof(__u32));
 		if (!var) {
 			p_err("policy '%s' has no tunable %s (option %s is for the adaptive policy)",
-			    p->name, knobs[i].var, knobs[i].opt);
+			      p->name, knobs[i].var, knobs[i].opt);
 			return -EINVAL;
 		}
 		*var = knobs[i].val;

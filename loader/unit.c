@@ -166,8 +166,8 @@ int cgroup_from_unit(const char *unit, struct cgroup_ref *ref)
 		ret = cgroup_from_path(path, ref);
 		if (ret == -ENOENT)
 			fmt_msg(ref->why, sizeof(ref->why), "slice %s has no cgroup (%s%s "
-				 "does not exist): systemd makes it when a unit in it starts",
-				 unit, cgroup_root(), path);
+				"does not exist): systemd makes it when a unit in it starts",
+				unit, cgroup_root(), path);
 		return ret;
 	}
 
@@ -199,13 +199,13 @@ int cgroup_from_unit(const char *unit, struct cgroup_ref *ref)
 		ret = cgroup_from_path(s->found[0], ref);
 	} else if (s->n > 1) {
 		fmt_msg(ref->why, sizeof(ref->why), "unit %s has %d cgroups (%s, %s%s): "
-			 "give the cgroup's path instead", unit, s->n, s->found[0],
-			 s->found[1], s->n > 2 ? ", ..." : "");
+			"give the cgroup's path instead", unit, s->n, s->found[0],
+			s->found[1], s->n > 2 ? ", ..." : "");
 		ret = -EEXIST;
 	} else {
 		fmt_msg(ref->why, sizeof(ref->why), "unit %s has no cgroup: it is not "
-			 "running (a unit has one only while it is active); a setting on its "
-			 "slice lasts across its restarts", unit);
+			"running (a unit has one only while it is active); a setting on its "
+			"slice lasts across its restarts", unit);
 		ret = -ENOENT;
 	}
 	free(s);
