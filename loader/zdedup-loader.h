@@ -25,6 +25,7 @@
  *   cmd_status.c    status (command line, --watch)
  *   status_rows.c   status: per-cgroup figures, from the maps and memory.stat
  *   status_print.c  status: text, JSON and Prometheus output
+ *   status.h        what those three share
  */
 #ifndef ZDEDUP_LOADER_H
 #define ZDEDUP_LOADER_H

@@ -468,8 +468,10 @@ def drop_privileges(argv):
         os.execvpe('unshare', ['unshare', '-r', '-m', 'sh', '-c', script, 'sh',
                                sys.executable] + argv, env)
     if shutil.which('setpriv'):
+        # nobody may not reach root's own Python (pyenv): the system's then
+        python = '/usr/bin/python3' if os.path.exists('/usr/bin/python3') else sys.executable
         os.execvpe('setpriv', ['setpriv', '--reuid=65534', '--regid=65534',
-                               '--clear-groups', '--inh-caps=-all', sys.executable]
+                               '--clear-groups', '--inh-caps=-all', python]
                    + argv, env)
     print('Bail out! cannot drop root privileges (no unshare -r, no setpriv): '
           'the fuzz cases would run as root')
@@ -502,6 +504,7 @@ def main():
     else:
         if not build_loader():
             return 1
+        os.makedirs(OUT_DIR, exist_ok=True)
         drop_privileges(sys.argv[1:] + ['--loader', LOADER])
 
     work = tempfile.mkdtemp(prefix='zdedup-fuzz-')
@@ -573,7 +576,6 @@ def fuzz(args, work):
             collect(stats, futures[fut], fut.result())
     elapsed = time.time() - t0
 
-    os.makedirs(OUT_DIR, exist_ok=True)
     failures = []
     n = 1
     if ex.returncode == 0 and 'is valid' in ex_out:
@@ -596,15 +598,28 @@ def fuzz(args, work):
         else:
             print('ok %d - %s: %d cases, each ended with a message (%s)' % (
                 n, kind, s['cases'], rcs))
-    with open(os.path.join(OUT_DIR, 'failures.txt'), 'w') as f:
-        for case, why in failures:
-            f.write('case %d (%s): %s\n  replay: tests/host/fuzz_loader.py --seed %d '
-                    '--case %d\n' % (case.index, case.kind, why, args.seed, case.index))
+    write_failures(failures, args.seed)
     print('1..%d' % n)
     print('# %d cases in %.0f s (%.1f ms each on %d jobs); %d misbehaved%s' % (
         args.cases, elapsed, 1000 * elapsed / max(args.cases, 1), args.jobs,
         len(failures), '; see build/fuzz/failures.txt' if failures else ''))
     return 1 if failures else 0
+
+
+def write_failures(failures, seed):
+    """build/fuzz/failures.txt: each failure and how to replay it."""
+    path = os.path.join(OUT_DIR, 'failures.txt')
+    try:
+        if not failures:
+            if os.path.exists(path):
+                os.unlink(path)
+            return
+        with open(path, 'w') as f:
+            for case, why in failures:
+                f.write('case %d (%s): %s\n  replay: tests/host/fuzz_loader.py --seed %d '
+                        '--case %d\n' % (case.index, case.kind, why, seed, case.index))
+    except OSError as e:            # as nobody, build/ may not be ours
+        print('# cannot write %s: %s' % (path, e))
 
 
 def collect(stats, case, result):
