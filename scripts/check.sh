@@ -31,6 +31,9 @@ if ! KVARIANT=sanitize "$top/scripts/build-kernel.sh"; then
 fi
 
 "$top/tests/host/test_vm_runner.sh" | tee "$out/host.tap"
+# zdedup-loader under ASan/UBSan, fed 10,000 generated command lines,
+# configurations and object files (about 4 minutes).
+"$top/tests/host/fuzz_loader.py" | tee "$out/fuzz.tap"
 echo
 VM_REPORT=0 VM_TIMEOUT=${VM_TIMEOUT:-1800} "$top/scripts/vm-run.sh" check
 logs="$top/build/vm/check.log"
@@ -56,5 +59,5 @@ if [ "$sanitize" = 1 ]; then
 fi
 
 # shellcheck disable=SC2086
-exec python3 "$top/scripts/vm-report.py" --tap "$out/host.tap" \
+exec python3 "$top/scripts/vm-report.py" --tap "$out/host.tap" --tap "$out/fuzz.tap" \
 	$([ -f "$out/sanitize.tap" ] && echo "--tap $out/sanitize.tap") $logs
