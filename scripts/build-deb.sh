@@ -27,6 +27,13 @@ mkdir -p "$out"
 now() { date +%s; }
 took() { echo "==> $1: $(($(now) - $2)) s"; }
 
+# Both packages' maintainer is whoever builds them (DEBFULLNAME/DEBEMAIL,
+# else git's user): mkdebian reads the same variables.
+DEBFULLNAME=${DEBFULLNAME:-$(git -C "$top" config user.name 2>/dev/null || echo "zdedup maintainers")}
+DEBEMAIL=${DEBEMAIL:-$(git -C "$top" config user.email 2>/dev/null || echo "root@localhost")}
+export DEBFULLNAME DEBEMAIL
+maint="$DEBFULLNAME <$DEBEMAIL>"
+
 # --- the kernel package ---
 if [ "${DEB_KERNEL:-1}" = 1 ]; then
 	t=$(now)
@@ -36,7 +43,7 @@ if [ "${DEB_KERNEL:-1}" = 1 ]; then
 	rm -f "$top"/build/linux-image-*.deb "$top"/build/linux-libc-dev_*.deb \
 		"$top"/build/linux-upstream_*.buildinfo "$top"/build/linux-upstream_*.changes
 	# No linux-image-*-dbg: the debug package copies the 300 MB vmlinux.
-	KVARIANT=system KTARGETS=bindeb-pkg DPKG_FLAGS="-Ppkg.linux.nokerneldbg" \
+	KVARIANT=system KTARGETS=bindeb-pkg DPKG_FLAGS="-Ppkg.linux-upstream.nokerneldbg" \
 		DEB_BUILD_OPTIONS=terse "$top/scripts/build-kernel.sh"
 	krel=$(cat "$kbuild/include/config/kernel.release")
 	set -- "$top"/build/linux-image-"$krel"_*.deb
@@ -63,14 +70,10 @@ strip --strip-unneeded --remove-section=.comment --remove-section=.note \
 	"$stage/usr/sbin/zdedup-loader"
 
 # Debian policy: copyright, and the changelog of a native package as
-# changelog.gz; the maintainer is whoever builds (DEBFULLNAME/DEBEMAIL,
-# else git's user).
+# changelog.gz.
 doc="$stage/usr/share/doc/$pkg"
 install -d "$doc"
 install -m 644 "$top/packaging/debian/copyright" "$doc/copyright"
-name=${DEBFULLNAME:-$(git -C "$top" config user.name 2>/dev/null || echo "zdedup maintainers")}
-email=${DEBEMAIL:-$(git -C "$top" config user.email 2>/dev/null || echo "root@localhost")}
-maint="$name <$email>"
 epoch=$(git -C "$top" log -1 --format=%ct 2>/dev/null || now)
 commit=$(git -C "$top" describe --always --dirty 2>/dev/null || echo unknown)
 subject=$(git -C "$top" log -1 --format=%s 2>/dev/null || echo "")
