@@ -13,7 +13,7 @@
 # bounds each boot (seconds, default 1200); SYSTEST_MEM (default 2G);
 # SYSTEST_KERNEL=bzImage boots build/kbuild-system's bzImage instead of
 # the package's /boot/vmlinuz; SYSTEST_REBUILD=1 rebuilds the cached root
-# file system.  Logs: build/system/run/boot1.log, boot2.log.
+# file system.  Logs: build/system/run/boot1.log, boot2.log.  Runs as root.
 set -u
 umask 022
 
@@ -62,6 +62,9 @@ fail() {
 	finish
 }
 t_all=$(now)
+# mmdebstrap's root mode, the chroot of dpkg -i and mkfs.ext4 -d with the
+# files' owners need root.
+[ "$(id -u)" = 0 ] || fail "make system-test runs as root (mmdebstrap, chroot, mkfs.ext4 -d)"
 
 # --- the Debian 12 root file system, cached ---
 # The Debian entries (bookworm suites) of apt's configuration, as one-line
