@@ -1316,7 +1316,8 @@ static void worker_ended(int slot, int status, struct outcome *o, bool respawn)
 		o->worker_errors++;
 		say("worker %d exited with status %d", slot, WEXITSTATUS(status));
 	}
-	if (!respawn)
+	/* A worker that did its final verification is done for good. */
+	if (!respawn || s->final_done)
 		return;
 	if (rnd(&run_rng, 2)) {
 		char old[160];
@@ -1452,8 +1453,13 @@ static void run(pid_t ctl_pid, const long long *ev0, struct outcome *o)
 	    elapsed());
 	__atomic_store_n(&sh->final, 1, __ATOMIC_RELEASE);
 	deadline = zu_now() + FINAL_TIMEOUT;
+	/*
+	 * A worker may have decided to die of old age just before "ending"
+	 * was set and exited since: respawn it, and the new one does the
+	 * final verification at once.  Workers that did it are not respawned.
+	 */
 	while (workers_alive() && zu_now() < deadline) {
-		reap(0, o, false);
+		reap(0, o, true);
 		usleep(50000);
 	}
 	for (int i = 0; i < opt.workers; i++) {
