@@ -28,7 +28,7 @@ SELFTESTS := $(KTREE)/tools/testing/selftests
 # out of our -Werror build.
 GUEST_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -static \
 	-isystem $(SELFTESTS) -isystem $(SELFTESTS)/cgroup -Itests/guest -Iinclude
-GUEST_UTIL := tests/guest/zswap_util.c
+GUEST_UTIL := tests/guest/zswap_util.c tests/guest/policy_util.c
 CGROUP_UTIL := $(B)/guest/obj/cgroup_util.o
 GUEST_SRCS := $(wildcard tests/guest/zdedup_*.c)
 GUEST_BINS := $(patsubst tests/guest/%.c,$(B)/guest/%,$(GUEST_SRCS))
@@ -54,7 +54,7 @@ guest: tools
 	@echo "==> building guest programs"
 	@$(MAKE) --no-print-directory $(GUEST_BINS) $(B)/guest/test_zswap
 
-$(B)/guest/%: tests/guest/%.c $(GUEST_UTIL) $(CGROUP_UTIL) tests/guest/zswap_util.h $(wildcard include/*.h)
+$(B)/guest/%: tests/guest/%.c $(GUEST_UTIL) $(CGROUP_UTIL) tests/guest/zswap_util.h tests/guest/policy_util.h $(wildcard include/*.h)
 	@mkdir -p $(@D)
 	gcc $(GUEST_CFLAGS) -o $@ $< $(GUEST_UTIL) $(CGROUP_UTIL)
 

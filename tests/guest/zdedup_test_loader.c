@@ -99,20 +99,17 @@
 #pragma GCC diagnostic ignored "-Wclobbered"
 #include "cgroup/cgroup_util.h"
 #include "zswap_util.h"
+#include "policy_util.h"
 #include "zdedup.h"
 
 #define CG_ROOT "/sys/fs/cgroup"
 #define SWAP_DEV "/dev/ram0"
-#define LOADER "/opt/zdedup/bin/zdedup-loader"
 #define BPFTOOL "/opt/zdedup/bin/bpftool"
 #define BPF_DIR "/opt/zdedup/bpf"
-#define PIN_DIR ZDEDUP_PIN_DIR
-#define BPFTOOL_PIN "/sys/fs/bpf/zdedup-bpftool"
 #define DEBUGFS "/sys/kernel/debug"
 #define CONF "/tmp/zdedup_loader_test.conf"
 #define TEST_TIMEOUT 180
 #define BAR_TIMEOUT 120.0
-#define DETACH_WAIT 5.0
 #define PAGE ZU_PAGE_SIZE
 #define OUT_MAX (64 << 10)
 #define NOBODY 65534
@@ -122,82 +119,6 @@
  * Cleaning up: no policy, no pins, no cgroups of ours, debugfs mounted
  */
 static pid_t suite_pid;
-
-static void rm_dir_files(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-
-	if (!d)
-		return;
-	while ((de = readdir(d))) {
-		char path[PATH_MAX];
-
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		unlink(path);
-	}
-	closedir(d);
-	rmdir(dir);
-}
-
-static void cg_destroy_tree(const char *path)
-{
-	DIR *d = opendir(path);
-	struct dirent *de;
-
-	if (!d)
-		return;
-	while ((de = readdir(d))) {
-		char sub[PATH_MAX];
-
-		if (de->d_type != DT_DIR || de->d_name[0] == '.')
-			continue;
-		snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
-		cg_destroy_tree(sub);
-	}
-	closedir(d);
-	cg_destroy(path);
-}
-
-static void ensure_debugfs(void)
-{
-	if (access(DEBUGFS "/zswap", F_OK))
-		mount("debugfs", DEBUGFS, "debugfs", 0, NULL);
-}
-
-static bool is_policy(const char *name)
-{
-	char cur[64];
-
-	if (zu_debugfs_read_str("dedup_policy", cur, sizeof(cur)))
-		return false;
-	return !strcmp(cur, name);
-}
-
-static bool wait_policy(const char *name, double timeout_s)
-{
-	double deadline = zu_now() + timeout_s;
-
-	while (!is_policy(name)) {
-		if (zu_now() > deadline)
-			return false;
-		usleep(50 * 1000);
-	}
-	return true;
-}
-
-static bool policy_cleanup(void)
-{
-	ensure_debugfs();
-	if (is_policy("builtin") && access(PIN_DIR, F_OK) && access(BPFTOOL_PIN, F_OK))
-		return true;
-	system(LOADER " unload >/dev/null 2>&1");
-	rm_dir_files(PIN_DIR);
-	rm_dir_files(BPFTOOL_PIN);
-	return wait_policy("builtin", DETACH_WAIT);
-}
 
 /* The systemd-like cgroups of the unit tests, under the root. */
 static const char *const unit_cgroups[] = {

@@ -79,18 +79,15 @@
 #pragma GCC diagnostic ignored "-Wclobbered"
 #include "cgroup/cgroup_util.h"
 #include "zswap_util.h"
+#include "policy_util.h"
 #include "zdedup.h"
 
 #define CG_ROOT "/sys/fs/cgroup"
 #define SWAP_DEV "/dev/ram0"
-#define LOADER "/opt/zdedup/bin/zdedup-loader"
 #define BPFTOOL "/opt/zdedup/bin/bpftool"
 #define BPF_DIR "/opt/zdedup/bpf"
-#define PIN_DIR ZDEDUP_PIN_DIR			/* the loader's pins */
-#define BPFTOOL_PIN "/sys/fs/bpf/zdedup-bpftool"	/* bpftool's, in these tests */
 #define TEST_TIMEOUT 150	/* seconds per test; the VM is TCG + lockdep */
 #define BAR_TIMEOUT 120.0	/* seconds a holder waits for the test */
-#define DETACH_WAIT 5.0		/* a released link detaches from a workqueue */
 #define PAGE ZU_PAGE_SIZE
 #define OUT_MAX (64 << 10)
 
@@ -111,88 +108,10 @@ static void ensure_swap_on(void)
 		fprintf(stderr, "# swapon " SWAP_DEV " failed\n");
 }
 
-/* Remove every file in @dir (pins: unlinking a link's pin releases it). */
-static void rm_dir_files(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-
-	if (!d)
-		return;
-	while ((de = readdir(d))) {
-		char path[PATH_MAX];
-
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		unlink(path);
-	}
-	closedir(d);
-	rmdir(dir);
-}
-
-/* Remove cgroup @path and everything below it, killing what runs there. */
-static void cg_destroy_tree(const char *path)
-{
-	DIR *d = opendir(path);
-	struct dirent *de;
-
-	if (!d)
-		return;
-	while ((de = readdir(d))) {
-		char sub[PATH_MAX];
-
-		if (de->d_type != DT_DIR || de->d_name[0] == '.')
-			continue;
-		snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
-		cg_destroy_tree(sub);
-	}
-	closedir(d);
-	cg_destroy(path);
-}
-
 static void policy_name(char *buf, size_t len)
 {
 	if (zu_debugfs_read_str("dedup_policy", buf, len))
 		snprintf(buf, len, "(unreadable)");
-}
-
-static bool is_policy(const char *name)
-{
-	char cur[64];
-
-	policy_name(cur, sizeof(cur));
-	return !strcmp(cur, name);
-}
-
-/* dedup_policy becomes @name within @timeout_s seconds. */
-static bool wait_policy(const char *name, double timeout_s)
-{
-	double deadline = zu_now() + timeout_s;
-
-	while (!is_policy(name)) {
-		if (zu_now() > deadline)
-			return false;
-		usleep(50 * 1000);
-	}
-	return true;
-}
-
-/*
- * Detach whatever policy is attached: the loader's unload, then every pin
- * the loader or bpftool left (a struct_ops link goes when its last pin
- * does).  Returns true when zswap is back to its built-in policy.
- */
-static bool policy_cleanup(void)
-{
-	if (is_policy("builtin") && access(PIN_DIR, F_OK) &&
-	    access(BPFTOOL_PIN, F_OK))
-		return true;
-	if (!access(LOADER, X_OK))
-		system(LOADER " unload >/dev/null 2>&1");
-	rm_dir_files(PIN_DIR);
-	rm_dir_files(BPFTOOL_PIN);
-	return wait_policy("builtin", DETACH_WAIT);
 }
 
 static void __attribute__((constructor)) save_orig(void)
