@@ -6,6 +6,9 @@
 #       (vm.config + bench.config + system.config: the VM kernel without
 #       debug options, with what systemd and an ext4 root on a virtio disk
 #       need; every option checked by build-kernel.sh);
+#       DEB_KVARIANT=default packages make check's kernel instead
+#       (build/kbuild: the same with the debug options on), so that CI's
+#       system test costs no third kernel build;
 #   zdedup-tools_<VERSION>_amd64.deb            zdedup-loader, the policies,
 #       the man page, zdedup.service, bash completion and
 #       /etc/zdedup/zdedup.conf (a conffile), staged by scripts/install.sh
@@ -37,13 +40,18 @@ maint="$DEBFULLNAME <$DEBEMAIL>"
 # --- the kernel package ---
 if [ "${DEB_KERNEL:-1}" = 1 ]; then
 	t=$(now)
-	kbuild="$top/build/kbuild-system"
+	kvariant=${DEB_KVARIANT:-system}
+	case $kvariant in
+	system) kbuild="$top/build/kbuild-system" ;;
+	default) kbuild="$top/build/kbuild" ;;
+	*) echo "error: DEB_KVARIANT is 'system' (the package's kernel) or 'default' (make check's)" >&2; exit 2 ;;
+	esac
 	# bindeb-pkg runs dpkg-buildpackage in $kbuild, which writes the
 	# packages next to it, in build/.
 	rm -f "$top"/build/linux-image-*.deb "$top"/build/linux-libc-dev_*.deb \
 		"$top"/build/linux-upstream_*.buildinfo "$top"/build/linux-upstream_*.changes
 	# No linux-image-*-dbg: the debug package copies the 300 MB vmlinux.
-	KVARIANT=system KTARGETS=bindeb-pkg DPKG_FLAGS="-Ppkg.linux-upstream.nokerneldbg" \
+	KVARIANT=$kvariant KTARGETS=bindeb-pkg DPKG_FLAGS="-Ppkg.linux-upstream.nokerneldbg" \
 		DEB_BUILD_OPTIONS=terse "$top/scripts/build-kernel.sh"
 	krel=$(cat "$kbuild/include/config/kernel.release")
 	set -- "$top"/build/linux-image-"$krel"_*.deb

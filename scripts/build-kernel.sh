@@ -2,7 +2,10 @@
 # Configure and build the VM kernel out of tree (build/kbuild) from
 # build/linux, with ccache.  Reconfigures only when a fragment changed.
 #
-# KVARIANT=system builds the kernel of the Debian package and of the
+# The default variant (make check's kernel: vm.config + system.config, the
+# debug options on) also boots a Debian 12 system, so that CI's system test
+# packages it (DEB_KVARIANT=default make deb) instead of building a third
+# kernel.  KVARIANT=system builds the kernel of the Debian package and of the
 # benchmarks instead (build/kbuild-system: vm.config + bench.config +
 # system.config: without the debug options, with what systemd and an ext4
 # root on a virtio disk need); KVARIANT=bench is the same kernel;
@@ -16,16 +19,14 @@ tree="$top/build/linux"
 out="$top/build/kbuild"
 # Each variant: its build directory and its fragments after vm.config.
 case "${KVARIANT:-}" in
-"") variant="" extra="" ;;
+""|default) variant="" extra="system" ;;
 system|bench) variant=system extra="bench system" ;;
 sanitize) variant=sanitize extra="sanitize" ;;
-*) echo "error: unknown KVARIANT '$KVARIANT' (system, bench, sanitize)" >&2; exit 2 ;;
+*) echo "error: unknown KVARIANT '$KVARIANT' (default, system, bench, sanitize)" >&2; exit 2 ;;
 esac
 frags="$top/kernel-config/vm.config"
-if [ -n "$variant" ]; then
-	out="$top/build/kbuild-$variant"
-	for f in $extra; do frags="$frags $top/kernel-config/$f.config"; done
-fi
+for f in $extra; do frags="$frags $top/kernel-config/$f.config"; done
+[ -n "$variant" ] && out="$top/build/kbuild-$variant"
 jobs=${JOBS:-$(nproc)}
 export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/zdedup-ccache}
 kmake() { make -s -C "$tree" O="$out" CC="ccache gcc" HOSTCC="ccache gcc" "$@"; }

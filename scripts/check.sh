@@ -31,6 +31,9 @@ if ! KVARIANT=sanitize "$top/scripts/build-kernel.sh"; then
 fi
 
 "$top/tests/host/test_vm_runner.sh" | tee "$out/host.tap"
+# zdedup-tools as make install and make deb lay it out (lintian,
+# systemd-analyze; a few seconds).
+"$top/tests/host/test_packaging.sh" | tee "$out/packaging.tap"
 # zdedup-loader under ASan/UBSan, fed 10,000 generated command lines,
 # configurations and object files (about 4 minutes).
 "$top/tests/host/fuzz_loader.py" | tee "$out/fuzz.tap"
@@ -59,5 +62,5 @@ if [ "$sanitize" = 1 ]; then
 fi
 
 # shellcheck disable=SC2086
-exec python3 "$top/scripts/vm-report.py" --tap "$out/host.tap" --tap "$out/fuzz.tap" \
+exec python3 "$top/scripts/vm-report.py" --tap "$out/host.tap" --tap "$out/packaging.tap" --tap "$out/fuzz.tap" \
 	$([ -f "$out/sanitize.tap" ] && echo "--tap $out/sanitize.tap") $logs

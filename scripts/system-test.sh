@@ -11,8 +11,9 @@
 #
 # Environment: ZDEDUP_KVM=1 uses KVM instead of TCG; SYSTEST_TIMEOUT
 # bounds each boot (seconds, default 1200); SYSTEST_MEM (default 2G);
-# SYSTEST_KERNEL=bzImage boots build/kbuild-system's bzImage instead of
-# the package's /boot/vmlinuz; SYSTEST_REBUILD=1 rebuilds the cached root
+# SYSTEST_KERNEL=bzImage boots the bzImage of the build make deb packaged
+# (build/kbuild-system, or build/kbuild with DEB_KVARIANT=default) instead
+# of the package's /boot/vmlinuz; SYSTEST_REBUILD=1 rebuilds the cached root
 # file system.  Logs: build/system/run/boot1.log, boot2.log.  Runs as root.
 set -u
 umask 022
@@ -196,8 +197,9 @@ install -m 644 "$top/tests/system/zdedup-systest.service" "$etc/systemd/system/"
 ln -sf /etc/systemd/system/zdedup-systest.service "$etc/systemd/system/multi-user.target.wants/"
 
 if [ "${SYSTEST_KERNEL:-package}" = bzImage ]; then
-	kernel="$top/build/kbuild-system/arch/x86/boot/bzImage"
-	kdesc="build/kbuild-system/arch/x86/boot/bzImage"
+	kdesc=build/kbuild-system/arch/x86/boot/bzImage
+	[ "${DEB_KVARIANT:-system}" = default ] && kdesc=build/kbuild/arch/x86/boot/bzImage
+	kernel="$top/$kdesc"
 else
 	kernel=$(ls "$root"/boot/vmlinuz-* 2>/dev/null | head -1)
 	kdesc="${kernel#"$root"} from $(basename "$kdeb")"
