@@ -1,10 +1,17 @@
 #!/usr/bin/env python3
 """Summarise the dedup benchmark: guest "BENCH {json}" lines -> results.json.
 
-Usage: bench-report.py LOG RESULTS_JSON
+Usage: bench-report.py LOG... RESULTS_JSON
 
-For each workload, medians over the repetitions of every measurement of
-each mode (off, on, ideal), and the ratios that answer the questions:
+Each LOG is one boot's console (scripts/bench.sh keeps them in
+build/bench/logs/); its "info" lines say which suite ran (main, offonly,
+scale), on which kernel (dedup compiled in or not) and with which
+compressor, so the logs may come in any order.
+
+End to end (key "workloads", from the main suite's first compressor; every
+compressor's in "workloads_by_compressor"): for each workload, medians over
+the repetitions of every measurement of each mode (off, on, ideal, bpf_*),
+and the ratios that answer the questions:
 
   pool_on_over_ideal     pool with dedup / pool storing each distinct page
                          once (1.0 = perfect dedup; metadata not included)
@@ -15,19 +22,134 @@ each mode (off, on, ideal), and the ratios that answer the questions:
   meta_bytes_per_dup_page     dedup_meta_bytes per slot sharing an object
   net_saved_bytes        pool bytes saved minus the metadata they cost
 
+In the kernel (key "kernel", kernel[compressor][workload]): per-call times
+of zswap_store() and zswap_load() from the BPF probes of
+tests/bench/zdedup_ktime.bpf.c, in ns.  Each run reports the median of its
+calls; a time here is the median of those over the repetitions:
+
+  store_ns_off/_on, load_ns_off/_on   dedup off / on (built-in policy)
+  hit_ns, miss_ns                     stores split by dedup outcome (needs
+                                      the zswap_dedup_store tracepoint)
+  hash_ns, compress_ns, decompress_ns, memcmp_ns
+                                      the floors: the kernel's own xxh64,
+                                      compress, decompress (the dedup
+                                      compare's) and 4 KiB memcmp, called
+                                      inside zswap_store() on the same pages
+  probe_ns                            what an fentry/fexit pair adds to a
+                                      call (calibration on getpid(2))
+
+and ratios of paired runs (same repetition, same boot, the configurations
+alternating ABAB): store_kernel_on_over_off, load_kernel_on_over_off,
+store_bpf_{memcg,tenant}_over_builtin, store_bpf_adaptive_over_off,
+hit_over_floor and, from the boots alternating a kernel with dedup compiled
+out and the dedup kernel, store_off_over_compiled_out and
+load_off_over_compiled_out (paired by boot pair).
+
+Statistics: a ratio is the geometric mean of its paired per-repetition
+ratios, and <name>_ci95 = [low, high] its 95% confidence interval: a
+Student t interval on the logarithms of the paired ratios, exponentiated
+(units: repetitions; for the compiled-out comparison, boot pairs when
+there are two or more).  The table marks a target whose interval contains
+it as "straddles".  Floors in the targets are net of the probe overhead.
+
+Scale (key "scale", scale[size_mib][workload]): store and load ns per call,
+dedup on and off, at each size of the scale suite.
+
 Exit status 1 if no result was found or a run found corrupt pages.
 """
 import json
+import math
 import statistics
 import sys
 
 RUN_KEYS = ('stored', 'pool_bytes', 'store_s', 'load_s', 'store_pps',
-            'load_pps', 'hits', 'index_entries', 'shared_slots',
+            'load_pps', 'hits', 'hashed', 'index_entries', 'shared_slots',
             'saved_bytes', 'meta_bytes', 'corrupt')
+COMPRESSORS = ('lzo', 'lz4', 'zstd')
+WORKLOADS = ('unique', 'dup50', 'dup90')
+DUP_FRACTION = {'unique': 0.0, 'dup50': 0.5, 'dup90': 0.9}
+POLICIES = ('memcg', 'tenant', 'adaptive')
+OUTCOMES = ('unhashed', 'miss', 'hit', 'collision', 'fallback', 'reject')
+
+# --- statistics --------------------------------------------------------------
+
+# Student t, two-sided 95% (0.975 quantile), by degrees of freedom.
+T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262,
+        2.228, 2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101,
+        2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052,
+        2.048, 2.045, 2.042)
 
 
-def parse(path):
-    info, runs, meta = {}, [], {}
+def t975(df):
+    """The 0.975 quantile of Student's t with df degrees of freedom."""
+    if df < 1:
+        raise ValueError('t975: df < 1')
+    if df <= len(T975):
+        return T975[df - 1]
+    z = 1.959964
+    return z + (z ** 3 + z) / (4 * df) + (5 * z ** 5 + 16 * z ** 3 + 3 * z) / (96 * df ** 2)
+
+
+def median(xs):
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else None
+
+
+def ratio_ci(ratios):
+    """Geometric mean of paired ratios and the 95% t interval of their
+    logarithms, exponentiated: (point, [low, high]) or (point, None) for a
+    single pair, (None, None) for none or a non-positive ratio."""
+    rs = [r for r in ratios if r is not None]
+    if not rs or min(rs) <= 0:
+        return None, None
+    logs = [math.log(r) for r in rs]
+    m = statistics.fmean(logs)
+    if len(logs) < 2:
+        return round(math.exp(m), 4), None
+    half = t975(len(logs) - 1) * statistics.stdev(logs) / math.sqrt(len(logs))
+    return round(math.exp(m), 4), [round(math.exp(m - half), 4),
+                                   round(math.exp(m + half), 4)]
+
+
+def mean_ci(xs):
+    """Arithmetic mean and its 95% t interval (for fractions that may be 0
+    or negative, where a log interval does not apply)."""
+    xs = [x for x in xs if x is not None]
+    if not xs:
+        return None, None
+    m = statistics.fmean(xs)
+    if len(xs) < 2:
+        return round(m, 4), None
+    half = t975(len(xs) - 1) * statistics.stdev(xs) / math.sqrt(len(xs))
+    return round(m, 4), [round(m - half, 4), round(m + half, 4)]
+
+
+def paired(a, b):
+    """Per-repetition ratios a[rep] / b[rep] over the repetitions both have."""
+    return [a[r] / b[r] for r in sorted(a) if r in b and a[r] is not None
+            and b[r]]
+
+
+def verdict(value, ci, target, sense='<='):
+    """met / MISSED / straddles (the interval contains the target)."""
+    if value is None or target is None:
+        return 'n/a'
+    ok = (lambda x: x <= target) if sense == '<=' else (lambda x: x >= target)
+    if ci is None:
+        return 'met (no CI)' if ok(value) else 'MISSED (no CI)'
+    lo, hi = ci
+    if lo <= target <= hi:
+        return 'straddles'
+    return 'met' if ok(value) else 'MISSED'
+
+# --- parsing -----------------------------------------------------------------
+
+
+def parse_log(path, recs):
+    """Append the BENCH records of @path to recs[type], each with the
+    fields of the info line before it (suite, kernel, dedup, label) and
+    the log it came from."""
+    info = {}
     with open(path, errors='replace') as f:
         for raw in f:
             line = raw.replace('\r', '').strip()
@@ -40,19 +162,38 @@ def parse(path):
                 continue
             kind = rec.pop('type', None)
             if kind == 'info':
-                info = rec
-            elif kind == 'run':
-                runs.append(rec)
-            elif kind == 'meta':
-                meta[rec['workload']] = rec
-    return info, runs, meta
+                info = dict(rec)
+                info.setdefault('suite', 'main')
+                info['log'] = path
+                recs['info'].append(info)
+                continue
+            rec.setdefault('compressor', info.get('compressor'))
+            rec['_info'] = info
+            recs.setdefault(kind, []).append(rec)
+
+
+def parse(paths):
+    recs = {'info': [], 'run': [], 'kernel': [], 'kernel_info': [], 'meta': []}
+    for p in paths:
+        parse_log(p, recs)
+    return recs
+
+
+def suite_of(rec):
+    return rec['_info'].get('suite', 'main')
+
+
+def with_dedup(rec):
+    return rec['_info'].get('dedup', True)
+
+# --- end to end (the original keys) -------------------------------------------
 
 
 def ratio(a, b):
     return round(a / b, 4) if a is not None and b else None
 
 
-def summarise(info, runs, meta):
+def summarise_e2e(runs, meta):
     workloads = {}
     order = []
     for r in runs:
@@ -66,7 +207,7 @@ def summarise(info, runs, meta):
         for mode in modes:
             rs = [r for r in mine if r['mode'] == mode]
             if rs:
-                med[mode] = {k: statistics.median(r[k] for r in rs)
+                med[mode] = {k: statistics.median(r.get(k, 0) for r in rs)
                              for k in RUN_KEYS}
                 med[mode]['reps'] = len(rs)
 
@@ -91,7 +232,7 @@ def summarise(info, runs, meta):
             if 'on' in med and 'off' in med else None,
             'median': med,
             'meta': mt,
-            'raw': mine,
+            'raw': [{k: v for k, v in r.items() if k != '_info'} for r in mine],
         }
         # The cost of the BPF hook: each policy against the built-in one
         # (and, for adaptive, against dedup off: what it is for).
@@ -102,18 +243,291 @@ def summarise(info, runs, meta):
             w[f'store_bpf_{pol}_over_off'] = ratio(m(mode, 'store_pps'), m('off', 'store_pps'))
             w[f'pool_bpf_{pol}_over_ideal'] = ratio(m(mode, 'pool_bytes'), m('ideal', 'pool_bytes'))
         workloads[name] = w
-    return {'info': info, 'workloads': workloads}
+    return workloads
+
+# --- in the kernel -------------------------------------------------------------
+
+
+def per_rep(recs, mode, kind, field='median'):
+    """{rep: stats[kind][field]} of the kernel lines of @mode."""
+    out = {}
+    for r in recs:
+        if r['mode'] == mode and kind in r['stats']:
+            out[r['rep']] = r['stats'][kind][field]
+    return out
+
+
+def calib(krecs, kind):
+    return median(r['stats'][kind]['median'] for r in krecs
+                  if r['mode'] == 'calib' and kind in r['stats'])
+
+
+def probe_mechanism(kinfo, what):
+    """'fentry' / 'kprobe' / None: how kernel_info says @what was timed."""
+    v = (kinfo or {}).get('probes', {}).get(what, '')
+    return v.split(':', 1)[0] if v and not v.startswith('unavailable') else None
+
+
+def kernel_cell(krecs, runs, kinfo, workload):
+    """kernel[compressor][workload] from one compressor's main-suite lines."""
+    k = {}
+    off, on = per_rep(krecs, 'off', 'store'), per_rep(krecs, 'on', 'store')
+    loff, lon = per_rep(krecs, 'off', 'load'), per_rep(krecs, 'on', 'load')
+    hit, miss = per_rep(krecs, 'on_outcome', 'hit'), per_rep(krecs, 'on_outcome', 'miss')
+    floors = {f: per_rep(krecs, 'on_floor', f) for f in
+              ('hash', 'compress', 'decompress', 'decompress_load', 'memcmp',
+               'verify', 'verify_rest')}
+    memcmp_src = 'memcmp'
+    if not floors['memcmp'] and floors['verify_rest']:
+        floors['memcmp'], memcmp_src = floors['verify_rest'], 'verify_rest'
+    k['store_ns_off'] = median(off.values())
+    k['store_ns_on'] = median(on.values())
+    k['load_ns_off'] = median(loff.values())
+    k['load_ns_on'] = median(lon.values())
+    k['hit_ns'] = median(hit.values())
+    k['miss_ns'] = median(miss.values())
+    for f in ('collision', 'unhashed'):
+        k[f'{f}_ns'] = median(per_rep(krecs, 'on_outcome', f).values())
+    for f in ('hash', 'compress', 'decompress', 'decompress_load', 'memcmp', 'verify'):
+        k[f'{f}_ns'] = median(floors[f].values())
+    k['memcmp_source'] = memcmp_src if floors['memcmp'] else None
+    k['probe_ns'] = calib(krecs, 'calib_fentry')
+    k['probe_kprobe_ns'] = calib(krecs, 'calib_kprobe')
+    k['reps'] = len(off)
+
+    def put(name, ratios, fn=ratio_ci):
+        k[name], k[name + '_ci95'] = fn(ratios)
+
+    put('store_kernel_on_over_off', paired(on, off))
+    put('load_kernel_on_over_off', paired(lon, loff))
+    for pol in POLICIES:
+        bpf = per_rep(krecs, f'bpf_{pol}', 'store')
+        if pol == 'adaptive':
+            put('store_bpf_adaptive_over_off', paired(bpf, off))
+            put('load_bpf_adaptive_over_off',
+                paired(per_rep(krecs, 'bpf_adaptive', 'load'), loff))
+        put(f'store_bpf_{pol}_over_builtin', paired(bpf, on))
+
+    # Floors net of the probe pair around each (targets compare to these).
+    def overhead(what):
+        mech = probe_mechanism(kinfo, what)
+        p = k['probe_kprobe_ns'] if mech == 'kprobe' else k['probe_ns']
+        return p or 0
+
+    net = {}
+    for f, what in (('hash', 'hash'), ('decompress', 'decompress'),
+                    ('memcmp', 'memcmp' if memcmp_src == 'memcmp' else 'verify')):
+        net[f] = {r: v - overhead(what) for r, v in floors[f].items()}
+    hit_floor = {r: net['hash'][r] + net['decompress'][r] + net['memcmp'][r]
+                 for r in net['hash'] if r in net['decompress'] and r in net['memcmp']}
+    hit_net = {r: v - (k['probe_ns'] or 0) for r, v in hit.items()}
+    put('hit_over_floor', paired(hit_net, hit_floor))
+    k['hash_net_ns'] = median(net['hash'].values())
+    k['hit_floor_ns'] = median(hit_floor.values())
+
+    # Stores that were hits (from the outcome pass), and the store ratio
+    # the hit and miss lines imply.
+    fr = {}
+    for r in krecs:
+        if r['mode'] == 'on_outcome':
+            n = {o: r['stats'].get(o, {}).get('n', 0) for o in OUTCOMES + ('store',)}
+            total = sum(n.values())
+            if total:
+                fr[r['rep']] = n['hit'] / total
+    k['hit_fraction'] = round(median(fr.values()), 4) if fr else None
+    f_dup = k['hit_fraction'] if k['hit_fraction'] is not None else DUP_FRACTION[workload]
+    if k['hit_ns'] is not None and k['miss_ns'] is not None and k['store_ns_off']:
+        k['store_implied_on_over_off'] = round(
+            (f_dup * k['hit_ns'] + (1 - f_dup) * k['miss_ns']) / k['store_ns_off'], 4)
+    else:
+        k['store_implied_on_over_off'] = None
+    # ... and the ratio the targets allow: hits at 1.2x their floor, the
+    # other stores at off + hash + 3% of off.
+    if k['store_ns_off'] and k['hash_net_ns'] is not None:
+        miss_target = 1.03 + k['hash_net_ns'] / k['store_ns_off']
+        k['store_target_on_over_off'] = round(miss_target, 4)
+        if workload != 'unique' and k['hit_floor_ns']:
+            k['store_target_on_over_off'] = round(
+                f_dup * 1.2 * k['hit_floor_ns'] / k['store_ns_off']
+                + (1 - f_dup) * miss_target, 4)
+    else:
+        k['store_target_on_over_off'] = None
+
+    # The adaptive policy: savings kept against the built-in policy (end
+    # to end pool sizes, same repetition), pages hashed.
+    pool = {m: {r['rep']: r['pool_bytes'] for r in runs if r['mode'] == m}
+            for m in ('off', 'on', 'bpf_adaptive')}
+    keep = [(pool['off'][r] - pool['bpf_adaptive'][r]) / (pool['off'][r] - pool['on'][r])
+            for r in pool['off'] if r in pool['on'] and r in pool['bpf_adaptive']
+            and pool['off'][r] > pool['on'][r]]
+    put('adaptive_savings_over_builtin', keep, mean_ci)
+    hashed = [r.get('hashed', 0) / r['pages'] for r in runs
+              if r['mode'] == 'bpf_adaptive' and 'hashed' in r and r['pages']]
+    put('adaptive_hashed_fraction', hashed, mean_ci)
+    return k
+
+
+def compiled_out(krecs_off):
+    """store/load_off_over_compiled_out per compressor and workload, from
+    the offonly boots: label "pairN-dedup" / "pairN-stock"."""
+    cells = {}
+    for r in krecs_off:
+        if r['mode'] != 'off':
+            continue
+        label = r['_info'].get('label', '')
+        pair = label.split('-')[0]
+        side = 'dedup' if with_dedup(r) else 'stock'
+        cell = cells.setdefault((r['compressor'], r['workload']), {})
+        for kind in ('store', 'load'):
+            if kind in r['stats']:
+                cell.setdefault((kind, side, pair), {})[r['rep']] = r['stats'][kind]['median']
+    out = {}
+    for (comp, wl), cell in cells.items():
+        res = {}
+        pairs = sorted({p for (_, _, p) in cell})
+        for kind in ('store', 'load'):
+            both = [p for p in pairs if (kind, 'dedup', p) in cell and (kind, 'stock', p) in cell]
+            name = f'{kind}_off_over_compiled_out'
+            if len(both) >= 2:
+                ratios = [median(cell[(kind, 'dedup', p)].values())
+                          / median(cell[(kind, 'stock', p)].values()) for p in both]
+                res['ci_units'] = f'{len(both)} boot pairs'
+            elif both:
+                ratios = paired(cell[(kind, 'dedup', both[0])], cell[(kind, 'stock', both[0])])
+                res['ci_units'] = 'repetitions of one boot pair'
+            else:
+                ratios = []
+            res[name], res[name + '_ci95'] = ratio_ci(ratios)
+            res[f'{kind}_ns_compiled_out'] = median(
+                v for p in both for v in cell[(kind, 'stock', p)].values())
+        out.setdefault(comp, {})[wl] = res
+    return out
+
+
+def scale(krecs, runs):
+    out = {}
+    for r in krecs:
+        if r['mode'] not in ('off', 'on'):
+            continue
+        cell = out.setdefault(str(r['mib']), {}).setdefault(r['workload'], {})
+        for kind in ('store', 'load'):
+            if kind in r['stats']:
+                cell.setdefault(f"{kind}_ns_{r['mode']}", []).append(
+                    r['stats'][kind]['median'])
+    for size, wls in out.items():
+        for wl, cell in wls.items():
+            for key in list(cell):
+                cell[key] = median(cell[key])
+            cell['store_on_over_off'] = ratio(cell.get('store_ns_on'), cell.get('store_ns_off'))
+            cell['load_on_over_off'] = ratio(cell.get('load_ns_on'), cell.get('load_ns_off'))
+            ents = [x['index_entries'] for x in runs if str(x.get('mib')) == size
+                    and x['workload'] == wl and x['mode'] == 'on']
+            cell['index_entries'] = median(ents)
+    return dict(sorted(out.items(), key=lambda kv: int(kv[0])))
+
+
+def summarise(recs):
+    main_info = next((i for i in recs['info'] if i.get('suite') == 'main'), None)
+    res = {'info': {k: v for k, v in (main_info or {}).items() if k != 'log'}}
+    main_runs = [r for r in recs['run'] if suite_of(r) == 'main']
+    comps = []
+    for r in main_runs:
+        if r['compressor'] not in comps:
+            comps.append(r['compressor'])
+    meta = {}
+    for m in recs['meta']:
+        if suite_of(m) == 'main':
+            meta.setdefault(m['compressor'], {})[m['workload']] = m
+    by_comp = {c: summarise_e2e([r for r in main_runs if r['compressor'] == c],
+                                meta.get(c, {})) for c in comps}
+    res['workloads'] = by_comp[comps[0]] if comps else {}
+    res['workloads_compressor'] = comps[0] if comps else None
+    res['workloads_by_compressor'] = {
+        c: {wl: {k: v for k, v in w.items() if k != 'raw'} for wl, w in ws.items()}
+        for c, ws in by_comp.items()}
+
+    kinfo = next((k for k in recs['kernel_info'] if suite_of(k) == 'main'), None)
+    res['kernel_info'] = {k: v for k, v in (kinfo or {}).items() if k != '_info'}
+    main_k = [r for r in recs['kernel'] if suite_of(r) == 'main' and with_dedup(r)]
+    off_k = [r for r in recs['kernel'] if suite_of(r) == 'offonly']
+    co = compiled_out(off_k)
+    res['compiled_out'] = bool(co) and any(not with_dedup(r) for r in off_k)
+    kernel = {}
+    for c in COMPRESSORS + tuple(x for x in comps if x not in COMPRESSORS):
+        kc = [r for r in main_k if r['compressor'] == c]
+        calib_c = [r for r in kc if r['mode'] == 'calib']
+        for wl in WORKLOADS:
+            kw = [r for r in kc if r.get('workload') == wl] + calib_c
+            rw = [r for r in main_runs if r['compressor'] == c and r['workload'] == wl]
+            if not rw and not any(r['mode'] != 'calib' for r in kw) and wl not in co.get(c, {}):
+                continue
+            cell = kernel_cell(kw, rw, kinfo, wl)
+            for name in ('store_off_over_compiled_out', 'load_off_over_compiled_out'):
+                cell[name] = co.get(c, {}).get(wl, {}).get(name)
+                cell[name + '_ci95'] = co.get(c, {}).get(wl, {}).get(name + '_ci95')
+            cell['compiled_out_ci_units'] = co.get(c, {}).get(wl, {}).get('ci_units')
+            kernel.setdefault(c, {})[wl] = cell
+    res['kernel'] = kernel
+    res['scale'] = scale([r for r in recs['kernel'] if suite_of(r) == 'scale'],
+                         [r for r in recs['run'] if suite_of(r) == 'scale'])
+    res['targets'] = targets(kernel)
+    return res
+
+# --- targets -------------------------------------------------------------------
+
+
+def targets(kernel):
+    """The issue's targets, one row each: what, value, interval, target,
+    verdict."""
+    rows = []
+
+    def row(comp, wl, what, value, ci, target, sense='<=', note=''):
+        rows.append({'compressor': comp, 'workload': wl, 'what': what,
+                     'value': value, 'ci95': ci, 'target': target,
+                     'sense': sense, 'verdict': verdict(value, ci, target, sense),
+                     'note': note})
+
+    for comp, wls in kernel.items():
+        for wl, k in wls.items():
+            for kind in ('store', 'load'):
+                n = f'{kind}_off_over_compiled_out'
+                if k.get(n) is not None:
+                    row(comp, wl, f'{kind} off / compiled out', k[n], k[n + '_ci95'], 1.01)
+            if wl == 'unique':
+                row(comp, wl, 'store on / off', k['store_kernel_on_over_off'],
+                    k['store_kernel_on_over_off_ci95'], k['store_target_on_over_off'],
+                    note='target 1.03 + hash/off')
+                row(comp, wl, 'load on / off', k['load_kernel_on_over_off'],
+                    k['load_kernel_on_over_off_ci95'], 1.01)
+                row(comp, wl, 'adaptive store / off', k.get('store_bpf_adaptive_over_off'),
+                    k.get('store_bpf_adaptive_over_off_ci95'), 1.01)
+                row(comp, wl, 'adaptive pages hashed', k['adaptive_hashed_fraction'],
+                    k['adaptive_hashed_fraction_ci95'], 0.10)
+            else:
+                row(comp, wl, 'hit / floor', k['hit_over_floor'], k['hit_over_floor_ci95'],
+                    1.2, note='floor hash + decompress + memcmp')
+                implied = k['store_implied_on_over_off']
+                row(comp, wl, 'store on / off', k['store_kernel_on_over_off'],
+                    k['store_kernel_on_over_off_ci95'], k['store_target_on_over_off'],
+                    note='implied by hit/miss: ' + ('-' if implied is None else f'{implied:.3f}'))
+                row(comp, wl, 'adaptive savings / built-in',
+                    k['adaptive_savings_over_builtin'],
+                    k['adaptive_savings_over_builtin_ci95'], 0.95, '>=')
+            for pol in ('memcg', 'tenant'):
+                n = f'store_bpf_{pol}_over_builtin'
+                row(comp, wl, f'bpf {pol} / built-in', k.get(n), k.get(n + '_ci95'), 1.02)
+    return rows
+
+# --- tables --------------------------------------------------------------------
 
 
 def fmt(v, spec):
     return format(v, spec) if v is not None else '-'
 
 
-def table(res):
-    info = res['info']
-    print(f"zswap dedup benchmark: kernel {info.get('kernel', '?')}, "
-          f"compressor {info.get('compressor', '?')}, "
-          f"{info.get('mib', '?')} MiB per workload, "
+def e2e_table(info, comp, workloads):
+    print(f"zswap dedup benchmark, end to end: kernel {info.get('kernel', '?')}, "
+          f"compressor {comp}, {info.get('mib', '?')} MiB per workload, "
           f"medians of {info.get('reps', '?')} runs")
     print()
     head = ('workload', 'pool off', 'pool on', 'ideal', 'on/ideal',
@@ -121,7 +535,7 @@ def table(res):
             'meta/uniq', 'meta/dup')
     print('%-8s %9s %9s %9s %8s %11s %9s %6s %11s %9s %6s %9s %8s' % head)
     mib = 1 << 20
-    for name, w in res['workloads'].items():
+    for name, w in workloads.items():
         med = w['median']
 
         def m(mode, key):
@@ -139,34 +553,135 @@ def table(res):
             fmt(w['load_on_over_off'], '.2f'),
             fmt(w['meta_bytes_per_unique_page'], '.1f'),
             fmt(w['meta_bytes_per_dup_page'], '.1f')))
-    print()
-    print('pool: pool_total_size growth while the workload is stored; ideal: '
-          'each distinct page stored once, dedup off; meta: dedup_meta_bytes '
-          'per index object / per shared slot')
-    bpf = [(n, k, v) for n, w in res['workloads'].items()
-           for k, v in w.items() if k.startswith('store_bpf_')]
+    bpf = [(n, k, v) for n, w in workloads.items()
+           for k, v in w.items() if k.startswith('store_bpf_') and k.endswith('_over_builtin')]
     if bpf:
+        print('  BPF policies, store throughput / built-in: ' + ', '.join(
+            f"{n} {k[len('store_bpf_'):-len('_over_builtin')]} {fmt(v, '.3f')}"
+            for n, k, v in bpf))
+    print()
+
+
+def ci_str(ci):
+    return f'[{ci[0]:.3f}, {ci[1]:.3f}]' if ci else '[-]'
+
+
+def kernel_table(res):
+    kernel, kinfo = res['kernel'], res.get('kernel_info') or {}
+    print('In the kernel: ns per call, medians over the repetitions of each '
+          "run's median (BPF fentry/fexit, same boot)")
+    if not kinfo.get('available', False):
+        print(f"  unavailable: {kinfo.get('reason', 'no kernel_info line (timing off?)')}")
         print()
-        print('BPF policies (store throughput, dedup on):')
-        for n, k, v in bpf:
-            print(f'  {n:8s} {k:34s} {fmt(v, ".3f")}')
+        rows = [r for r in res['targets'] if r['value'] is not None]
+        if rows:
+            target_table(rows)
+        return
+    probes = kinfo.get('probes', {})
+    for what, how in probes.items():
+        print(f'  {what:12s} {how}')
+    print()
+    head = ('comp', 'workload', 'store off', 'on', 'on/off', 'load off', 'on', 'on/off',
+            'hit', 'miss', 'hash', 'compress', 'decomp', 'memcmp', 'probe')
+    print('%-5s %-8s %9s %9s %6s %9s %9s %6s %9s %9s %7s %9s %8s %7s %6s' % head)
+    for comp, wls in kernel.items():
+        for wl, k in wls.items():
+            mc = fmt(k['memcmp_ns'], '.0f') + ('*' if k['memcmp_source'] == 'verify_rest' else '')
+            print('%-5s %-8s %9s %9s %6s %9s %9s %6s %9s %9s %7s %9s %8s %7s %6s' % (
+                comp, wl, fmt(k['store_ns_off'], '.0f'), fmt(k['store_ns_on'], '.0f'),
+                fmt(k['store_kernel_on_over_off'], '.3f'),
+                fmt(k['load_ns_off'], '.0f'), fmt(k['load_ns_on'], '.0f'),
+                fmt(k['load_kernel_on_over_off'], '.3f'),
+                fmt(k['hit_ns'], '.0f'), fmt(k['miss_ns'], '.0f'),
+                fmt(k['hash_ns'], '.0f'), fmt(k['compress_ns'], '.0f'),
+                fmt(k['decompress_ns'], '.0f'), mc, fmt(k['probe_ns'], '.0f')))
+    if any(k['memcmp_source'] == 'verify_rest' for w in kernel.values() for k in w.values()):
+        print('  memcmp*: zswap_dedup_same() less its decompress (memcmp itself cannot be probed)')
+    if not probes.get('outcome', '').startswith('tp_btf'):
+        print('  hit/miss split unavailable: ' + probes.get('outcome', 'no outcome probe'))
+    print()
+    rows = res['targets']
+    if rows:
+        target_table(rows)
+    if not res.get('compiled_out'):
+        print('  no compiled-out comparison: no boots of a kernel without '
+              'CONFIG_ZSWAP_DEDUP in these logs')
+        print()
+
+
+def target_table(rows):
+    """One line per target, one column per compressor: value [95% CI],
+    the target and the verdict."""
+    comps = []
+    for r in rows:
+        if r['compressor'] not in comps:
+            comps.append(r['compressor'])
+    print('Targets: ratios are geometric means of paired runs with their 95% CI; '
+          'floors net of the probe overhead')
+    print('%-7s %-28s' % ('', '') + ''.join(' %-37s' % c for c in comps).rstrip())
+    keys = []
+    for r in rows:
+        if (r['workload'], r['what']) not in keys:
+            keys.append((r['workload'], r['what']))
+    by = {(r['compressor'], r['workload'], r['what']): r for r in rows}
+    for wl, what in keys:
+        cells = []
+        for c in comps:
+            r = by.get((c, wl, what))
+            if r is None or r['value'] is None:
+                cells.append(' %-37s' % '-')
+                continue
+            cells.append(' %-37s' % (f"{r['value']:.3f} {ci_str(r['ci95'])} {r['sense']}"
+                                     f"{fmt(r['target'], '.3f')} {r['verdict']}"))
+        print('%-7s %-28s' % (wl, what) + ''.join(cells))
+        notes = [f"{c} {by[(c, wl, what)]['note']}" for c in comps
+                 if (c, wl, what) in by and by[(c, wl, what)]['note'].startswith('implied')]
+        if notes:
+            print('%-7s %-28s' % ('', '  implied by hit, miss')
+                  + ''.join(' %-37s' % n.split(': ', 1)[1] for n in notes))
+    print('  target of "store on / off": 1.03 + hash/off for unique; for dup50/dup90 what')
+    print('  the hit and unique targets imply at the measured hit fraction; its second line,')
+    print('  the ratio the measured hit and miss times imply.  "straddles": the 95% interval')
+    print('  contains the target.')
+    print()
+
+
+def scale_table(sc):
+    if not sc:
+        return
+    print('Scale: ns per call as the index grows (medians; dedup on / off)')
+    print('%8s %-8s %9s %9s %7s %9s %9s %7s %9s' % (
+        'MiB', 'workload', 'store on', 'off', 'on/off', 'load on', 'off', 'on/off', 'entries'))
+    for size, wls in sc.items():
+        for wl, c in wls.items():
+            print('%8s %-8s %9s %9s %7s %9s %9s %7s %9s' % (
+                size, wl, fmt(c.get('store_ns_on'), '.0f'), fmt(c.get('store_ns_off'), '.0f'),
+                fmt(c.get('store_on_over_off'), '.3f'), fmt(c.get('load_ns_on'), '.0f'),
+                fmt(c.get('load_ns_off'), '.0f'), fmt(c.get('load_on_over_off'), '.3f'),
+                fmt(c.get('index_entries'), '.0f')))
+    print()
 
 
 def main():
-    if len(sys.argv) != 3:
+    if len(sys.argv) < 3:
         print(__doc__, file=sys.stderr)
         return 2
-    info, runs, meta = parse(sys.argv[1])
-    if not runs:
-        print(f'bench-report: no BENCH results in {sys.argv[1]}', file=sys.stderr)
+    logs, out = sys.argv[1:-1], sys.argv[-1]
+    recs = parse(logs)
+    if not recs['run']:
+        print(f"bench-report: no BENCH results in {' '.join(logs)}", file=sys.stderr)
         return 1
-    res = summarise(info, runs, meta)
-    with open(sys.argv[2], 'w') as f:
+    res = summarise(recs)
+    with open(out, 'w') as f:
         json.dump(res, f, indent=1)
         f.write('\n')
-    table(res)
-    print(f'results: {sys.argv[2]}')
-    corrupt = sum(r['corrupt'] for r in runs) + sum(m.get('corrupt', 0) for m in meta.values())
+    for comp, ws in res['workloads_by_compressor'].items():
+        e2e_table(res['info'], comp, ws)
+    kernel_table(res)
+    scale_table(res['scale'])
+    print(f'results: {out}')
+    corrupt = sum(r.get('corrupt', 0) for r in recs['run']) + \
+        sum(m.get('corrupt', 0) for m in recs['meta'])
     if corrupt:
         print(f'bench-report: {corrupt} corrupt pages', file=sys.stderr)
         return 1

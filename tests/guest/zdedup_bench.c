@@ -26,12 +26,27 @@
  * With -p POLICY (repeatable), every repetition also runs the workload
  * with dedup on under each BPF policy, loaded with zdedup-loader (mode
  * "bpf_POLICY"): the cost of the struct_ops hook against the built-in
- * policy ("on"), measured side by side in the same boot.
+ * policy ("on"), measured side by side in the same boot.  The timed
+ * configurations (off, on, bpf_*) run in forward order in even
+ * repetitions and backward in odd ones, so that a drift of the machine
+ * weighs on each of them alike.
+ *
+ * In-kernel time (tests/bench/ktime.c): zswap_store() and zswap_load()
+ * are timed per call by BPF fentry/fexit programs attached during each
+ * timed run (the "outer" pass, identical for every configuration); each
+ * repetition adds two runs with dedup on that are not end-to-end
+ * measurements: "on_outcome" (stores split by dedup outcome, when the
+ * kernel has the zswap_dedup_store tracepoint) and "on_floor" (the page
+ * hash, compress, decompress and memcmp timed inside those calls).  Each
+ * timed run prints a "kernel" line of medians and means per kind of call.
+ *
+ * -O runs dedup off only (the runs to compare with a kernel built without
+ * dedup); -S off and on only (the scale runs); -K no in-kernel timing.
  *
  * Output: one "BENCH {json}" line per result, for scripts/bench.sh.
  *
  * usage: zdedup_bench [-m MiB] [-r reps] [-c compressor] [-p policy]...
- *                     [workload...]
+ *                     [-O|-S] [-K] [workload...]
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -42,6 +57,7 @@
 #include <unistd.h>
 
 #include "cgroup/cgroup_util.h"
+#include "ktime.h"
 #include "zswap_util.h"
 
 #define BENCH_CG "/sys/fs/cgroup/zdedup_bench"
@@ -66,11 +82,20 @@ struct bench {
 	uint32_t *idx;		/* page i of buf is ref page idx[i] */
 	char *buf;		/* the workload */
 	bool have_dedup;
+	const char *comp;	/* the compressor, for the result lines */
+	size_t mib;
 };
+
+/* The in-kernel timing, NULL when off or unavailable. */
+static struct kt *kt;
+
+/* What to run: everything, dedup off only (-O), off and on only (-S). */
+static enum { SUITE_FULL, SUITE_OFF, SUITE_SCALE } suite = SUITE_FULL;
+static const char *const suite_names[] = { "main", "offonly", "scale" };
 
 /* zswap counters a run reports. */
 struct snap {
-	long long stored, pool, hits, entries, shared, saved, meta;
+	long long stored, pool, hits, entries, shared, saved, meta, hashed;
 };
 
 static void snap(struct snap *s)
@@ -82,6 +107,7 @@ static void snap(struct snap *s)
 	s->shared = zu_debugfs("dedup_shared_slots");
 	s->saved = zu_debugfs("dedup_saved_bytes");
 	s->meta = zu_debugfs("dedup_meta_bytes");
+	s->hashed = zu_debugfs("dedup_hashed");
 }
 
 static uint64_t splitmix(uint64_t *s)
@@ -119,24 +145,54 @@ static int set_dedup(const struct bench *b, bool on)
 	return zu_param_write("dedup_enabled", on ? "Y" : "N");
 }
 
+/* Start the in-kernel timing of one run; false if it is not timed. */
+static bool timing_begin(int pass)
+{
+	if (!kt || pass < 0 || !kt_has_pass(kt, pass))
+		return false;
+	if (kt_begin(kt, pass)) {
+		fprintf(stderr, "zdedup_bench: in-kernel timing failed; "
+			"continuing without it\n");
+		return false;
+	}
+	return true;
+}
+
+static void timing_end(const struct bench *b, const char *mode, int rep)
+{
+	char ids[192];
+
+	if (kt_end(kt))
+		return;
+	snprintf(ids, sizeof(ids), "\"compressor\":\"%s\",\"workload\":\"%s\","
+		 "\"mib\":%zu,\"mode\":\"%s\",\"rep\":%d", b->comp, b->w->name,
+		 b->mib, mode, rep);
+	kt_print(kt, ids);
+}
+
 /*
  * Store @n pages at @buf with MADV_PAGEOUT, load them back by touching
- * them, check them, and print the result line.
+ * them, check them, and print the result line; with @pass >= 0 (enum
+ * kt_pass), time the kernel's calls meanwhile and print them too.
  */
 static int run(struct bench *b, const char *mode, int rep, char *buf,
-	       const uint32_t *idx, size_t n)
+	       const uint32_t *idx, size_t n, int pass)
 {
 	struct snap s0, s1;
 	double t0, t_store, t_load;
+	bool timed;
 	size_t corrupt;
 	long long stored;
 	int ret;
 
+	timed = timing_begin(pass);
 	snap(&s0);
 	t0 = zu_now();
 	ret = zu_pageout(buf, n * PAGE);
 	t_store = zu_now() - t0;
 	if (ret) {
+		if (timed)
+			kt_end(kt);
 		fprintf(stderr, "zdedup_bench: MADV_PAGEOUT: error %d\n", ret);
 		return -1;
 	}
@@ -144,25 +200,32 @@ static int run(struct bench *b, const char *mode, int rep, char *buf,
 	t0 = zu_now();
 	zu_touch(buf, n);
 	t_load = zu_now() - t0;
+	if (timed)
+		kt_end(kt);
 	corrupt = zu_count_corrupt_ref(buf, b->ref, idx, n);
 	stored = s1.stored - s0.stored;
 
-	printf("BENCH {\"type\":\"run\",\"workload\":\"%s\",\"mode\":\"%s\","
+	printf("BENCH {\"type\":\"run\",\"compressor\":\"%s\",\"mib\":%zu,"
+	       "\"workload\":\"%s\",\"mode\":\"%s\","
 	       "\"rep\":%d,\"pages\":%zu,\"distinct\":%zu,\"stored\":%lld,"
 	       "\"pool_bytes\":%lld,\"store_s\":%.6f,\"load_s\":%.6f,"
 	       "\"store_pps\":%.1f,\"load_pps\":%.1f,\"hits\":%lld,"
+	       "\"hashed\":%lld,"
 	       "\"index_entries\":%lld,\"shared_slots\":%lld,"
 	       "\"saved_bytes\":%lld,\"meta_bytes\":%lld,\"corrupt\":%zu}\n",
-	       b->w->name, mode, rep, n, b->distinct, stored,
+	       b->comp, b->mib, b->w->name, mode, rep, n, b->distinct, stored,
 	       s1.pool - s0.pool, t_store, t_load,
 	       t_store > 0 ? stored / t_store : 0.0,
 	       t_load > 0 ? n / t_load : 0.0,
 	       b->have_dedup ? s1.hits - s0.hits : 0,
+	       b->have_dedup ? s1.hashed - s0.hashed : 0,
 	       b->have_dedup ? s1.entries - s0.entries : 0,
 	       b->have_dedup ? s1.shared - s0.shared : 0,
 	       b->have_dedup ? s1.saved - s0.saved : 0,
 	       b->have_dedup ? s1.meta - s0.meta : 0, corrupt);
 	fflush(stdout);
+	if (timed)
+		timing_end(b, mode, rep);
 	return corrupt ? -1 : 0;
 }
 
@@ -217,25 +280,40 @@ static int use_policy(const char *policy)
 	return 0;
 }
 
-/* One repetition of the workload under each policy given with -p. */
-static int run_policies(struct bench *b, int rep)
-{
-	char mode[32];
+/* A configuration timed against the others, run by run. */
+struct config {
+	const char *mode;
+	const char *policy;	/* BPF policy, NULL: the built-in one */
+	bool on;		/* dedup_enabled */
+};
 
-	for (int p = 0; p < nr_policies; p++) {
-		snprintf(mode, sizeof(mode), "bpf_%s", policies[p]);
-		if (use_policy(policies[p]) || set_dedup(b, true) ||
-		    run(b, mode, rep, b->buf, b->idx, b->pages))
+/* Switch to @c: its policy (loaded only when it changes) and dedup. */
+static int apply(struct bench *b, const struct config *c, const char **policy)
+{
+	if (c->policy != *policy) {
+		if (use_policy(c->policy))
 			return -1;
+		*policy = c->policy;
 	}
-	return nr_policies ? use_policy(NULL) : 0;
+	return set_dedup(b, c->on);
 }
 
 static int bench_workload(const struct workload *w, size_t mib, int reps,
-			  bool have_dedup)
+			  bool have_dedup, const char *comp)
 {
-	struct bench b = { .w = w, .have_dedup = have_dedup };
-	int ret = -1;
+	struct bench b = { .w = w, .have_dedup = have_dedup, .comp = comp, .mib = mib };
+	struct config configs[2 + MAX_POLICIES], on = { "on", NULL, true };
+	char modes[MAX_POLICIES][32];
+	const char *policy = NULL;
+	int n = 0, ret = -1;
+
+	configs[n++] = (struct config){ "off", NULL, false };
+	if (have_dedup && suite != SUITE_OFF)
+		configs[n++] = on;
+	for (int p = 0; have_dedup && suite == SUITE_FULL && p < nr_policies; p++) {
+		snprintf(modes[p], sizeof(modes[p]), "bpf_%s", policies[p]);
+		configs[n++] = (struct config){ modes[p], policies[p], true };
+	}
 
 	b.pages = mib * 256;
 	b.distinct = b.pages * w->distinct_pct / 100;
@@ -250,26 +328,44 @@ static int bench_workload(const struct workload *w, size_t mib, int reps,
 	zu_fill_ref(b.buf, b.ref, b.idx, b.pages);
 
 	for (int rep = 0; rep < reps; rep++) {
-		/* Alternate which mode goes first. */
-		for (int k = 0; k < 2; k++) {
-			bool on = (rep + k) & 1;
+		/* ABC... in even repetitions, ...CBA in odd ones. */
+		for (int k = 0; k < n; k++) {
+			const struct config *c = &configs[rep & 1 ? n - 1 - k : k];
 
-			if (on && !have_dedup)
-				continue;
-			if (set_dedup(&b, on) ||
-			    run(&b, on ? "on" : "off", rep, b.buf, b.idx, b.pages))
+			if (apply(&b, c, &policy) ||
+			    run(&b, c->mode, rep, b.buf, b.idx, b.pages, KT_PASS_OUTER))
 				goto out;
 		}
+		if (suite != SUITE_FULL)
+			continue;
 		if (set_dedup(&b, false) ||
-		    run(&b, "ideal", rep, b.ref, NULL, b.distinct))
+		    run(&b, "ideal", rep, b.ref, NULL, b.distinct, -1))
 			goto out;
-		if (have_dedup && run_policies(&b, rep))
+		/* A kernel without dedup: the floors of its plain stores. */
+		if (!have_dedup && kt_has_pass(kt, KT_PASS_FLOOR) &&
+		    run(&b, "off_floor", rep, b.buf, b.idx, b.pages, KT_PASS_FLOOR))
+			goto out;
+		if (!have_dedup)
+			continue;
+		/* Dedup on, built-in policy: outcomes, then the floors. */
+		if (apply(&b, &on, &policy))
+			goto out;
+		if (kt_has_pass(kt, KT_PASS_OUTCOME) &&
+		    run(&b, "on_outcome", rep, b.buf, b.idx, b.pages, KT_PASS_OUTCOME))
+			goto out;
+		if (kt_has_pass(kt, KT_PASS_FLOOR) &&
+		    run(&b, "on_floor", rep, b.buf, b.idx, b.pages, KT_PASS_FLOOR))
 			goto out;
 	}
-	if (have_dedup && measure_meta(&b))
+	if (policy && use_policy(NULL))
+		goto out;
+	policy = NULL;
+	if (have_dedup && suite == SUITE_FULL && measure_meta(&b))
 		goto out;
 	ret = 0;
 out:
+	if (policy)
+		use_policy(NULL);
 	zu_unmap(b.buf, b.pages);
 	zu_unmap(b.ref, b.distinct);
 	free(b.idx);
@@ -279,20 +375,20 @@ out:
 static void usage(void)
 {
 	fprintf(stderr, "usage: zdedup_bench [-m MiB] [-r reps] [-c compressor] "
-		"[-p policy]... [unique|dup50|dup90...]\n");
+		"[-p policy]... [-O|-S] [-K] [-l label] [unique|dup50|dup90...]\n");
 	exit(2);
 }
 
 int main(int argc, char **argv)
 {
-	char enabled[8] = "", comp[64] = "?";
+	char enabled[8] = "", comp[64] = "?", ids[160];
 	size_t mib = 64;
 	int reps = 5, opt, ret = 0;
-	const char *compressor = NULL;
-	bool have_dedup = zu_have_dedup();
+	const char *compressor = NULL, *label = "";
+	bool have_dedup = zu_have_dedup(), timing = true;
 	struct utsname u;
 
-	while ((opt = getopt(argc, argv, "m:r:c:p:")) != -1) {
+	while ((opt = getopt(argc, argv, "m:r:c:p:OSKl:")) != -1) {
 		switch (opt) {
 		case 'm':
 			mib = strtoul(optarg, NULL, 10);
@@ -308,11 +404,23 @@ int main(int argc, char **argv)
 				usage();
 			policies[nr_policies++] = optarg;
 			break;
+		case 'O':
+			suite = SUITE_OFF;
+			break;
+		case 'S':
+			suite = SUITE_SCALE;
+			break;
+		case 'K':
+			timing = false;
+			break;
+		case 'l':
+			label = optarg;
+			break;
 		default:
 			usage();
 		}
 	}
-	if (!mib || reps < 1)
+	if (!mib || reps < 1 || strpbrk(label, "\"\\"))
 		usage();
 
 	if (have_dedup && zu_param_read("dedup_enabled", enabled, sizeof(enabled))) {
@@ -331,9 +439,22 @@ int main(int argc, char **argv)
 			"current one\n", BENCH_CG);
 	uname(&u);
 	printf("BENCH {\"type\":\"info\",\"kernel\":\"%s\",\"compressor\":\"%s\","
-	       "\"dedup\":%s,\"mib\":%zu,\"reps\":%d}\n", u.release, comp,
-	       have_dedup ? "true" : "false", mib, reps);
+	       "\"dedup\":%s,\"mib\":%zu,\"reps\":%d,\"suite\":\"%s\","
+	       "\"label\":\"%s\"}\n", u.release, comp,
+	       have_dedup ? "true" : "false", mib, reps, suite_names[suite], label);
 	fflush(stdout);
+
+	/* Room for every call one run times: a store and a load per page,
+	 * and in the floor pass up to six more. */
+	if (timing) {
+		kt = kt_open(mib * 256 * 10 + 4096);
+		kt_print_info(kt);
+		if (!kt)
+			fprintf(stderr, "zdedup_bench: no in-kernel timing: %s\n", kt_why());
+		snprintf(ids, sizeof(ids), "\"compressor\":\"%s\",\"mode\":\"calib\"", comp);
+		if (kt && kt_calibrate(kt, 20000, ids))
+			fprintf(stderr, "zdedup_bench: probe calibration failed\n");
+	}
 
 	for (size_t i = 0; i < sizeof(workloads) / sizeof(workloads[0]); i++) {
 		bool selected = optind >= argc;
@@ -343,14 +464,15 @@ int main(int argc, char **argv)
 				selected = true;
 		if (!selected)
 			continue;
-		fprintf(stderr, "zdedup_bench: %s, %zu MiB, %d reps\n",
-			workloads[i].name, mib, reps);
-		if (bench_workload(&workloads[i], mib, reps, have_dedup)) {
+		fprintf(stderr, "zdedup_bench: %s, %zu MiB, %d reps, %s\n",
+			workloads[i].name, mib, reps, comp);
+		if (bench_workload(&workloads[i], mib, reps, have_dedup, comp)) {
 			fprintf(stderr, "zdedup_bench: %s failed\n", workloads[i].name);
 			ret = 1;
 		}
 	}
 
+	kt_close(kt);
 	if (have_dedup)
 		zu_param_write("dedup_enabled", enabled);
 	cg_enter_current("/sys/fs/cgroup");
