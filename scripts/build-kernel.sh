@@ -10,8 +10,11 @@
 # system.config: without the debug options, with what systemd and an ext4
 # root on a virtio disk need); KVARIANT=bench is the same kernel;
 # KVARIANT=sanitize the sanitizer kernel (build/kbuild-sanitize: vm.config
-# + sanitize.config, KASAN, kmemleak, fault injection).  KTARGETS (default
-# bzImage) names the make targets.
+# + sanitize.config, KASAN, kmemleak, fault injection); KVARIANT=stock
+# make bench's baseline: stock Linux from the pristine tree (build/linux-stock,
+# a git worktree of build/linux at tag zdedup-base) with the system
+# variant's configuration (build/kbuild-stock: + stock.config).  KTARGETS
+# (default bzImage) names the make targets.
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -22,8 +25,17 @@ case "${KVARIANT:-}" in
 ""|default) variant="" extra="system" ;;
 system|bench) variant=system extra="bench system" ;;
 sanitize) variant=sanitize extra="sanitize" ;;
-*) echo "error: unknown KVARIANT '$KVARIANT' (default, system, bench, sanitize)" >&2; exit 2 ;;
+stock) variant=stock extra="bench system stock" ;;
+*) echo "error: unknown KVARIANT '$KVARIANT' (default, system, bench, sanitize, stock)" >&2; exit 2 ;;
 esac
+if [ "$variant" = stock ]; then
+	tree="$top/build/linux-stock"
+	if [ ! -d "$tree/.git" ] && [ ! -f "$tree/.git" ]; then
+		echo "==> checking out the pristine tree (tag zdedup-base) in build/linux-stock"
+		git -C "$top/build/linux" worktree prune
+		git -C "$top/build/linux" worktree add -q --detach "$tree" zdedup-base
+	fi
+fi
 frags="$top/kernel-config/vm.config"
 for f in $extra; do frags="$frags $top/kernel-config/$f.config"; done
 [ -n "$variant" ] && out="$top/build/kbuild-$variant"

@@ -35,6 +35,9 @@
  *                                 (invariant 4)
  *   dedup.concurrency             4 processes storing and loading the same
  *                                 content at once (invariants 3, 6)
+ *   dedup.tracepoint              zswap:zswap_dedup_store reports every
+ *                                 decision (misses, hits) with the cgroup
+ *                                 and domain; nothing while dedup is off
  *
  * On a kernel without dedup (no debugfs zswap/dedup_hits) every test
  * SKIPs.  With ZDEDUP_TEST_STOCK=1 in the environment the tests that make
@@ -49,6 +52,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -1251,6 +1256,155 @@ TEST_F_TIMEOUT(dedup, concurrency, TEST_TIMEOUT)
 		ASSERT_EQ(CHILD_OK, rc[i]);
 	if (self->env.dedup)
 		ASSERT_GE(d.hits, pct((CONC_PROCS - 1) * CONC_K, 50));
+}
+
+/* ------------------------------------------------------------------------
+ * the zswap:zswap_dedup_store tracepoint, read through tracefs
+ */
+#define TRACEFS "/sys/kernel/tracing"
+#define TRACE_EVENT_DIR TRACEFS "/events/zswap/zswap_dedup_store"
+#define TRACE_K 256
+#define TRACE_N 4
+
+/* Counts of one cgroup's events in the trace buffer, by result. */
+struct trace_counts {
+	long long events, hit, miss, unhashed, collision, fallback, reject;
+	long long builtin_domain;	/* events with the built-in memcg domain */
+};
+
+static int trace_write(const char *file, const char *value)
+{
+	return zu_write_file(file, value);
+}
+
+/* Mount tracefs if needed; 0 if the event exists. */
+static int trace_prepare(void)
+{
+	if (access(TRACE_EVENT_DIR, F_OK))
+		mount("tracefs", TRACEFS, "tracefs", 0, NULL);
+	return access(TRACE_EVENT_DIR, F_OK);
+}
+
+/* Start tracing the events of cgroup @id only, on an empty buffer. */
+static int trace_start(unsigned long long id)
+{
+	char filter[64];
+
+	snprintf(filter, sizeof(filter), "cgroup == %llu", id);
+	if (trace_write(TRACEFS "/buffer_size_kb", "4096") ||
+	    trace_write(TRACE_EVENT_DIR "/filter", filter) ||
+	    trace_write(TRACEFS "/trace", "") ||
+	    trace_write(TRACE_EVENT_DIR "/enable", "1"))
+		return -1;
+	return 0;
+}
+
+/* Stop tracing and count what the buffer holds for cgroup @id. */
+static int trace_stop_count(unsigned long long id, struct trace_counts *c)
+{
+	char line[512], want[40];
+	FILE *f;
+
+	memset(c, 0, sizeof(*c));
+	if (trace_write(TRACE_EVENT_DIR "/enable", "0"))
+		return -1;
+	f = fopen(TRACEFS "/trace", "r");
+	if (!f)
+		return -1;
+	snprintf(want, sizeof(want), "cgroup=%llu ", id);
+	while (fgets(line, sizeof(line), f)) {
+		const char *ev = strstr(line, "zswap_dedup_store: ");
+		const char *dom = strstr(line, " domain=");
+		const char *res = strstr(line, " result=");
+
+		if (line[0] == '#' || !ev || !dom || !res || !strstr(ev, want))
+			continue;
+		c->events++;
+		if (strtoul(dom + 8, NULL, 16) & 0x80000000UL)
+			c->builtin_domain++;
+		res += 8;
+		if (!strncmp(res, "hit", 3))
+			c->hit++;
+		else if (!strncmp(res, "miss", 4))
+			c->miss++;
+		else if (!strncmp(res, "unhashed", 8))
+			c->unhashed++;
+		else if (!strncmp(res, "collision", 9))
+			c->collision++;
+		else if (!strncmp(res, "fallback", 8))
+			c->fallback++;
+		else if (!strncmp(res, "reject", 6))
+			c->reject++;
+	}
+	fclose(f);
+	trace_write(TRACE_EVENT_DIR "/filter", "0");
+	trace_write(TRACEFS "/trace", "");
+	return 0;
+}
+
+/*
+ * N copies of K pages stored with dedup on: the tracepoint, filtered on
+ * the test's cgroup, reports one event per store, K misses and (N-1)K
+ * hits matching the hit counter, all in the cgroup's built-in domain.
+ * With dedup off the same stores trace nothing.
+ */
+TEST_F_TIMEOUT(dedup, tracepoint, TEST_TIMEOUT)
+{
+	const long long k = TRACE_K, nk = TRACE_N * TRACE_K;
+	uint32_t *idx = zu_idx_copies(TRACE_K, TRACE_N, 0);
+	char *ref = zu_ref_alloc(TRACE_K, 0x7000000);
+	struct trace_counts on, off;
+	struct zstat s0, s1, d;
+	unsigned long long id;
+	struct stat st;
+	char *buf;
+
+	ASSERT_NE(NULL, idx);
+	ASSERT_NE(NULL, ref);
+	ASSERT_EQ(0, trace_prepare()) TH_LOG("no event " TRACE_EVENT_DIR);
+	ASSERT_EQ(0, stat(self->env.cg, &st));
+	id = st.st_ino;	/* a cgroup's id is its directory's inode number */
+	buf = zu_map(nk);
+	ASSERT_NE(NULL, buf);
+
+	zu_fill_ref(buf, ref, idx, nk);
+	ASSERT_EQ(0, trace_start(id));
+	zstat_read(&s0);
+	ASSERT_EQ(0, zu_pageout(buf, nk * PAGE));
+	zstat_read(&s1);
+	ASSERT_EQ(0, trace_stop_count(id, &on));
+	d = zstat_delta(&s0, &s1);
+	ASSERT_EQ(0UL, zu_count_corrupt_ref(buf, ref, idx, nk));
+	LOG_DELTA("dedup on", d);
+	TH_LOG("trace, cgroup %llu: %lld events: %lld miss, %lld hit, "
+	       "%lld unhashed, %lld collision, %lld fallback, %lld reject, "
+	       "%lld in the built-in domain", id, on.events, on.miss, on.hit,
+	       on.unhashed, on.collision, on.fallback, on.reject,
+	       on.builtin_domain);
+	ASSERT_GE(on.events, pct(nk, 95));
+	ASSERT_LE(on.events, nk);
+	ASSERT_GE(on.miss, pct(k, 95));
+	ASSERT_LE(on.miss, k);
+	ASSERT_GE(on.hit, pct(nk - k, 95));
+	/* this cgroup's hits are all the hits the counter saw, or fewer */
+	ASSERT_LE(on.hit, d.hits);
+	ASSERT_EQ(0, on.unhashed + on.collision + on.fallback);
+	ASSERT_EQ(on.events, on.builtin_domain);
+
+	ASSERT_EQ(0, zu_param_write("dedup_enabled", "N"));
+	zu_fill_ref(buf, ref, idx, nk);	/* dirty again: stored anew */
+	ASSERT_EQ(0, trace_start(id));
+	zstat_read(&s0);
+	ASSERT_EQ(0, zu_pageout(buf, nk * PAGE));
+	zstat_read(&s1);
+	ASSERT_EQ(0, trace_stop_count(id, &off));
+	d = zstat_delta(&s0, &s1);
+	LOG_DELTA("dedup off", d);
+	ASSERT_GE(d.stored, pct(nk, 95));
+	ASSERT_EQ(0, off.events);
+	ASSERT_EQ(0UL, zu_count_corrupt_ref(buf, ref, idx, nk));
+	zu_unmap(buf, nk);
+	free(idx);
 }
 
 TEST_HARNESS_MAIN
