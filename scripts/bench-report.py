@@ -35,6 +35,10 @@ calls; a time here is the median of those over the repetitions:
                                       compress, decompress (the dedup
                                       compare's) and 4 KiB memcmp, called
                                       inside zswap_store() on the same pages
+                                      (memcmp_source "verify-decompress":
+                                      the compare, zswap_dedup_same(), less
+                                      decompress, where memcmp cannot be
+                                      probed)
   probe_ns                            what an fentry/fexit pair adds to a
                                       call (calibration on getpid(2))
 
@@ -275,11 +279,16 @@ def kernel_cell(krecs, runs, kinfo, workload):
     loff, lon = per_rep(krecs, 'off', 'load'), per_rep(krecs, 'on', 'load')
     hit, miss = per_rep(krecs, 'on_outcome', 'hit'), per_rep(krecs, 'on_outcome', 'miss')
     floors = {f: per_rep(krecs, 'on_floor', f) for f in
-              ('hash', 'compress', 'decompress', 'decompress_load', 'memcmp',
-               'verify', 'verify_rest')}
+              ('hash', 'compress', 'decompress', 'decompress_load', 'memcmp')}
+    # Where memcmp cannot be probed: the dedup compare timed alone (no
+    # probe nested in it) less the floor pass's decompress, same repetition;
+    # their probe overheads cancel.
+    floors['verify'] = per_rep(krecs, 'on_verify', 'verify')
     memcmp_src = 'memcmp'
-    if not floors['memcmp'] and floors['verify_rest']:
-        floors['memcmp'], memcmp_src = floors['verify_rest'], 'verify_rest'
+    if not floors['memcmp'] and floors['verify']:
+        floors['memcmp'] = {r: v - floors['decompress'][r] for r, v in floors['verify'].items()
+                            if r in floors['decompress']}
+        memcmp_src = 'verify-decompress'
     k['store_ns_off'] = median(off.values())
     k['store_ns_on'] = median(on.values())
     k['load_ns_off'] = median(loff.values())
@@ -314,10 +323,10 @@ def kernel_cell(krecs, runs, kinfo, workload):
         p = k['probe_kprobe_ns'] if mech == 'kprobe' else k['probe_ns']
         return p or 0
 
-    net = {}
-    for f, what in (('hash', 'hash'), ('decompress', 'decompress'),
-                    ('memcmp', 'memcmp' if memcmp_src == 'memcmp' else 'verify')):
-        net[f] = {r: v - overhead(what) for r, v in floors[f].items()}
+    net = {f: {r: v - overhead(f) for r, v in floors[f].items()}
+           for f in ('hash', 'decompress', 'memcmp')}
+    if memcmp_src != 'memcmp':
+        net['memcmp'] = floors['memcmp']
     hit_floor = {r: net['hash'][r] + net['decompress'][r] + net['memcmp'][r]
                  for r in net['hash'] if r in net['decompress'] and r in net['memcmp']}
     hit_net = {r: v - (k['probe_ns'] or 0) for r, v in hit.items()}
@@ -586,7 +595,7 @@ def kernel_table(res):
     print('%-5s %-8s %9s %9s %6s %9s %9s %6s %9s %9s %7s %9s %8s %7s %6s' % head)
     for comp, wls in kernel.items():
         for wl, k in wls.items():
-            mc = fmt(k['memcmp_ns'], '.0f') + ('*' if k['memcmp_source'] == 'verify_rest' else '')
+            mc = fmt(k['memcmp_ns'], '.0f') + ('*' if k['memcmp_source'] == 'verify-decompress' else '')
             print('%-5s %-8s %9s %9s %6s %9s %9s %6s %9s %9s %7s %9s %8s %7s %6s' % (
                 comp, wl, fmt(k['store_ns_off'], '.0f'), fmt(k['store_ns_on'], '.0f'),
                 fmt(k['store_kernel_on_over_off'], '.3f'),
@@ -595,8 +604,9 @@ def kernel_table(res):
                 fmt(k['hit_ns'], '.0f'), fmt(k['miss_ns'], '.0f'),
                 fmt(k['hash_ns'], '.0f'), fmt(k['compress_ns'], '.0f'),
                 fmt(k['decompress_ns'], '.0f'), mc, fmt(k['probe_ns'], '.0f')))
-    if any(k['memcmp_source'] == 'verify_rest' for w in kernel.values() for k in w.values()):
-        print('  memcmp*: zswap_dedup_same() less its decompress (memcmp itself cannot be probed)')
+    if any(k['memcmp_source'] == 'verify-decompress' for w in kernel.values() for k in w.values()):
+        print('  memcmp*: the dedup compare (%s) less decompress, each timed alone '
+              '(memcmp itself cannot be probed)' % probes.get('verify', '?'))
     if not probes.get('outcome', '').startswith('tp_btf'):
         print('  hit/miss split unavailable: ' + probes.get('outcome', 'no outcome probe'))
     print()

@@ -28,7 +28,8 @@
 # (default "64 256 1024"), BENCH_SCALE_REPS (default 3), BENCH_SCALE_COMP
 # (default lzo), BENCH_SCALE_MEM (default 4G), BENCH_KTIME=0 (end to end
 # only), BENCH_BUILD=0 (use the kernels as built, do not run the kernel
-# build), and what scripts/vm-run.sh takes (VM_TIMEOUT per boot defaults
+# build), BENCH_KERNEL (another dedup kernel's bzImage), and what
+# scripts/vm-run.sh takes (VM_TIMEOUT per boot defaults
 # to an estimate from the sizes here, VM_MEM to 2G).  The dedup kernel is
 # build/kbuild-system (vm.config + bench.config + system.config: no debug
 # options; the kernel of make deb).
@@ -39,7 +40,7 @@ out="$top/build/bench"
 logs="$out/logs"
 mkdir -p "$logs"
 
-dedup_kernel="$top/build/kbuild-system/arch/x86/boot/bzImage"
+dedup_kernel=${BENCH_KERNEL:-$top/build/kbuild-system/arch/x86/boot/bzImage}
 stock_kernel=${BENCH_STOCK_KERNEL:-$top/build/kbuild-stock/arch/x86/boot/bzImage}
 suites=${BENCH_SUITES:-main compiled-out}
 [ "${BENCH_SCALE:-0}" = 1 ] && suites="$suites scale"

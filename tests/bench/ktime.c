@@ -25,7 +25,8 @@
 #include "zdedup_ktime.skel.h"
 
 #define PASS(p) (1u << (p))
-#define TIMED (PASS(KT_PASS_OUTER) | PASS(KT_PASS_OUTCOME) | PASS(KT_PASS_FLOOR))
+#define TIMED (PASS(KT_PASS_OUTER) | PASS(KT_PASS_OUTCOME) | PASS(KT_PASS_FLOOR) | \
+	       PASS(KT_PASS_VERIFY))
 #define FLOOR PASS(KT_PASS_FLOOR)
 
 enum how { NONE, FENTRY, KPROBE, TRACEPOINT };
@@ -39,7 +40,7 @@ struct variant {
 	const char *entry, *exit;	/* program names */
 };
 
-#define MAX_VARIANTS 3
+#define MAX_VARIANTS 4
 
 /*
  * What is timed, and the ways to time it, best first: fentry/fexit, whose
@@ -63,6 +64,7 @@ static const struct probe probes[] = {
 	  { { TRACEPOINT, "zswap_dedup_store", "dedup_store_tp", NULL } } },
 	{ "hash", FLOOR, false,
 	  { { FENTRY, "xxh64", "hash_fentry", "hash_fexit" },
+	    { FENTRY, "zswap_dedup_index_key", "hash_key_entry", "hash_key_exit" },
 	    { FENTRY, "zswap_dedup_hash", "hash_alt_entry", "hash_alt_exit" },
 	    { KPROBE, "xxh64", "hash_kprobe", "hash_kretprobe" } } },
 	{ "compress", FLOOR, false,
@@ -72,8 +74,9 @@ static const struct probe probes[] = {
 	{ "memcmp", FLOOR, false,
 	  { { FENTRY, "memcmp", "memcmp_fentry", "memcmp_fexit" },
 	    { KPROBE, "memcmp", "memcmp_kprobe", "memcmp_kretprobe" } } },
-	{ "verify", FLOOR, false,
-	  { { FENTRY, "zswap_dedup_same", "verify_entry", "verify_exit" } } },
+	{ "verify", PASS(KT_PASS_VERIFY), false,
+	  { { FENTRY, "zswap_dedup_same", "verify_entry", "verify_exit" },
+	    { FENTRY, "zswap_dedup_verify", "verify_alt_entry", "verify_alt_exit" } } },
 	{ "calib_fentry", PASS(KT_PASS_CALIB_FENTRY), false,
 	  { { FENTRY, "__task_pid_nr_ns", "calib_fentry", "calib_fexit" } } },
 	{ "calib_kprobe", PASS(KT_PASS_CALIB_KPROBE), false,
@@ -90,12 +93,12 @@ static const char *const kind_names[KT_NR_KINDS] = {
 	[KT_HASH] = "hash", [KT_COMPRESS] = "compress",
 	[KT_DECOMPRESS] = "decompress", [KT_DECOMPRESS_LOAD] = "decompress_load",
 	[KT_MEMCMP] = "memcmp", [KT_VERIFY] = "verify",
-	[KT_VERIFY_REST] = "verify_rest", [KT_CALIB_FENTRY] = "calib_fentry",
+	[KT_CALIB_FENTRY] = "calib_fentry",
 	[KT_CALIB_KPROBE] = "calib_kprobe",
 };
 
 static const char *const pass_names[KT_NR_PASSES] = {
-	"outer", "outcome", "floor", "calib_fentry", "calib_kprobe",
+	"outer", "outcome", "floor", "verify", "calib_fentry", "calib_kprobe",
 };
 
 struct summary {

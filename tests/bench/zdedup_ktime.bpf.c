@@ -21,9 +21,13 @@
  *            (hit, miss, collision, ...) for store_exit to file it under
  *   floor    the same plus the kernel's own functions as zswap calls them:
  *            the page hash (xxh64 of 4 KiB), the pool's compress and
- *            decompress, memcmp of 4 KiB and zswap_dedup_same() (the
- *            dedup compare), counted only inside zswap_store() (and,
- *            for decompress, zswap_load()) of this process
+ *            decompress and the memcmp of 4 KiB, counted only inside
+ *            zswap_store() (and, for decompress, zswap_load()) of this
+ *            process
+ *   verify   the same plus zswap_dedup_same() (decompress + memcmp: the
+ *            dedup compare) alone, for kernels where memcmp cannot be
+ *            probed: its time less the floor pass's decompress is the
+ *            compare, with no probe nested inside it
  *   calib    an fentry/fexit and a kprobe/kretprobe pair around
  *            __task_pid_nr_ns(), a few instructions getpid(2) calls:
  *            what a pair of probes adds to a measured call
@@ -68,7 +72,6 @@ struct kt_task {
 	u32 load_depth;			/* zswap_load() calls in progress */
 	u64 load_start;
 	u64 floor_start[KT_NR_FLOORS];	/* 0: not timing this floor */
-	u64 verify_decomp_ns;		/* decompress time inside the verify */
 };
 
 struct {
@@ -207,8 +210,6 @@ static __always_inline void floor_enter(u32 f, bool in_load)
 		return;
 	if (!t->store_depth && !(in_load && t->load_depth))
 		return;
-	if (f == KT_F_VERIFY)
-		t->verify_decomp_ns = 0;
 	t->floor_start[f] = bpf_ktime_get_ns();
 }
 
@@ -267,7 +268,22 @@ int BPF_KRETPROBE(hash_kretprobe)
 }
 
 /* Where neither reaches xxh64(): the dedup kernel's own wrapper, if it
- * is not inlined (kmap, xxh64, a counter). */
+ * is not inlined (kmap, xxh64, a counter; named so since kernel-patches
+ * 0006, zswap_dedup_hash() before). */
+SEC("fentry/zswap_dedup_index_key")
+int BPF_PROG(hash_key_entry)
+{
+	floor_enter(KT_F_HASH, false);
+	return 0;
+}
+
+SEC("fexit/zswap_dedup_index_key")
+int BPF_PROG(hash_key_exit)
+{
+	floor_record(KT_F_HASH, KT_HASH);
+	return 0;
+}
+
 SEC("fentry/zswap_dedup_hash")
 int BPF_PROG(hash_alt_entry)
 {
@@ -342,19 +358,12 @@ int BPF_PROG(decompress_exit)
 	struct kt_task *t = task(false);
 	u64 ns = floor_exit(t, now, KT_F_DECOMPRESS);
 
-	if (!t || !ns)
-		return 0;
-	if (t->floor_start[KT_F_VERIFY])
-		t->verify_decomp_ns += ns;
-	record(t->store_depth ? KT_DECOMPRESS : KT_DECOMPRESS_LOAD, ns);
+	if (t && ns)
+		record(t->store_depth ? KT_DECOMPRESS : KT_DECOMPRESS_LOAD, ns);
 	return 0;
 }
 
-/*
- * zswap_dedup_same(): decompress + memcmp with the acomp context held.
- * Its time less the decompress inside it is the compare with its
- * bookkeeping: the memcmp floor where memcmp cannot be probed.
- */
+/* zswap_dedup_same(): decompress + memcmp with the acomp context held. */
 SEC("fentry/zswap_dedup_same")
 int BPF_PROG(verify_entry)
 {
@@ -365,15 +374,23 @@ int BPF_PROG(verify_entry)
 SEC("fexit/zswap_dedup_same")
 int BPF_PROG(verify_exit)
 {
-	u64 now = bpf_ktime_get_ns();
-	struct kt_task *t = task(false);
-	u64 ns = floor_exit(t, now, KT_F_VERIFY);
+	floor_record(KT_F_VERIFY, KT_VERIFY);
+	return 0;
+}
 
-	if (!t || !ns)
-		return 0;
-	record(KT_VERIFY, ns);
-	if (t->verify_decomp_ns && t->verify_decomp_ns < ns)
-		record(KT_VERIFY_REST, ns - t->verify_decomp_ns);
+/* Where zswap_dedup_same() is inlined: its caller, which adds a reference
+ * drop and a counter on a collision only. */
+SEC("fentry/zswap_dedup_verify")
+int BPF_PROG(verify_alt_entry)
+{
+	floor_enter(KT_F_VERIFY, false);
+	return 0;
+}
+
+SEC("fexit/zswap_dedup_verify")
+int BPF_PROG(verify_alt_exit)
+{
+	floor_record(KT_F_VERIFY, KT_VERIFY);
 	return 0;
 }
 

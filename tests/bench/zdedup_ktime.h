@@ -30,7 +30,6 @@ enum kt_kind {
 	KT_DECOMPRESS_LOAD,	/* acomp decompress inside zswap_load() */
 	KT_MEMCMP,		/* memcmp(page, copy, 4096) */
 	KT_VERIFY,		/* zswap_dedup_same(): decompress + memcmp */
-	KT_VERIFY_REST,		/* the same less the decompress inside it */
 	/* probe overhead: an fentry/fexit (kprobe/kretprobe) pair around
 	 * __task_pid_nr_ns(), whose own work is a few instructions */
 	KT_CALIB_FENTRY,

@@ -34,10 +34,11 @@
  * In-kernel time (tests/bench/ktime.c): zswap_store() and zswap_load()
  * are timed per call by BPF fentry/fexit programs attached during each
  * timed run (the "outer" pass, identical for every configuration); each
- * repetition adds two runs with dedup on that are not end-to-end
+ * repetition adds runs with dedup on that are not end-to-end
  * measurements: "on_outcome" (stores split by dedup outcome, when the
- * kernel has the zswap_dedup_store tracepoint) and "on_floor" (the page
- * hash, compress, decompress and memcmp timed inside those calls).  Each
+ * kernel has the zswap_dedup_store tracepoint), "on_floor" (the page
+ * hash, compress, decompress and memcmp timed inside those calls) and,
+ * for workloads with copies, "on_verify" (the dedup compare alone).  Each
  * timed run prints a "kernel" line of medians and means per kind of call.
  *
  * -O runs dedup off only (the runs to compare with a kernel built without
@@ -355,6 +356,9 @@ static int bench_workload(const struct workload *w, size_t mib, int reps,
 			goto out;
 		if (kt_has_pass(kt, KT_PASS_FLOOR) &&
 		    run(&b, "on_floor", rep, b.buf, b.idx, b.pages, KT_PASS_FLOOR))
+			goto out;
+		if (b.distinct < b.pages && kt_has_pass(kt, KT_PASS_VERIFY) &&
+		    run(&b, "on_verify", rep, b.buf, b.idx, b.pages, KT_PASS_VERIFY))
 			goto out;
 	}
 	if (policy && use_policy(NULL))
