@@ -84,7 +84,7 @@ struct zdedup_cgroup_stats {
 
 /* Defaults of the adaptive policy's tunables (loader options). */
 #define ZDEDUP_ADAPTIVE_WINDOW		256		/* pages per measurement window */
-#define ZDEDUP_ADAPTIVE_MIN_HIT_PPM	31250		/* 1/32: below this, back off */
+#define ZDEDUP_ADAPTIVE_MIN_HIT_PPM	2500		/* 0.25%: below this, back off */
 #define ZDEDUP_ADAPTIVE_BACKOFF		4096		/* pages not hashed while off */
 
 struct zdedup_adaptive_state {

@@ -27,7 +27,7 @@ static const char load_help[] =
 "                         every map the two have in common (settings,\n"
 "                         statistics); without it, loading over a policy fails\n"
 "  --window PAGES         adaptive: pages per measurement window (default %u)\n"
-"  --min-hit-rate PCT     adaptive: back off below PCT %% merged (default 3.125)\n"
+"  --min-hit-rate PCT     adaptive: back off below PCT %% merged (default 0.25)\n"
 "  --backoff PAGES        adaptive: pages not hashed when backing off (default %u)\n"
 "  -h, --help             show this help\n";
 

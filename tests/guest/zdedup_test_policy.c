@@ -33,6 +33,11 @@
  *                                     the first window, probes again after
  *                                     the back-off; duplicates keep
  *                                     merging
+ *   policy.adaptive_cold_start        shuffled duplicates (half the pages
+ *                                     copies) from an empty index: the
+ *                                     first windows' few hits keep it
+ *                                     hashing, 95% of the built-in
+ *                                     policy's merges happen
  *   policy.loader_errors              every loader error of the issue:
  *                                     message, exit status, and nothing
  *                                     changed by the bad request
@@ -1117,6 +1122,69 @@ TEST_F_TIMEOUT(policy, adaptive_backoff, TEST_TIMEOUT)
 		ASSERT_GE(ada->dup[r].hits, pct(dups, 95));
 		ASSERT_LE(ada->dup[r].hits, dups);
 	}
+}
+
+#define COLD_PAGES 8192
+#define COLD_DISTINCT (COLD_PAGES / 2)
+
+static struct cnt *cold;
+
+/* COLD_PAGES pages, half of them copies, shuffled; stored and checked. */
+static int ada_cold_fn(void *arg)
+{
+	const uint32_t *idx = arg;
+	char *ref = zu_ref_alloc(COLD_DISTINCT, 0x12000000);
+	char *buf = zu_map(COLD_PAGES);
+
+	if (!ref || !buf)
+		return CHILD_NOMEM;
+	zu_fill_ref(buf, ref, idx, COLD_PAGES);
+	if (ada_store(buf, COLD_PAGES, cold))
+		return CHILD_PAGEOUT;
+	return zu_count_corrupt_ref(buf, ref, idx, COLD_PAGES) ?
+		CHILD_CORRUPT : CHILD_OK;
+}
+
+/*
+ * A cgroup whose pages repeat, but in random order, from an empty index:
+ * its first windows see few hits (a copy merges only once its original is
+ * stored).  adaptive must not take that for unique content: it merges at
+ * least 95% of what the built-in policy merges (every page whose content
+ * was stored before).  With 1/32 as its threshold it backed off in the
+ * first window and merged 31%.
+ */
+TEST_F_TIMEOUT(policy, adaptive_cold_start, TEST_TIMEOUT)
+{
+	uint32_t *idx = zu_idx_shuffled(COLD_PAGES, COLD_DISTINCT, 42);
+	bool *seen = calloc(COLD_DISTINCT, sizeof(*seen));
+	long long repeats = 0;
+	char cg[320];
+	int rc;
+
+	ASSERT_NE(NULL, idx);
+	ASSERT_NE(NULL, seen);
+	for (size_t i = 0; i < COLD_PAGES; i++) {
+		repeats += seen[idx[i]];
+		seen[idx[i]] = true;
+	}
+	mkcg(_metadata, self, "cold", cg, sizeof(cg));
+	cold = zu_map_shared(sizeof(*cold));
+	ASSERT_NE(NULL, cold);
+	ASSERT_RUN(0, "attached", LOADER " load adaptive");
+	ASSERT_TRUE(is_policy("adaptive"));
+
+	rc = zu_wait_child(zu_spawn(cg, ada_cold_fn, idx));
+	TH_LOG("%d pages, %lld repeats: stored %lld hashed %lld hits %lld (%.1f%% "
+	       "of the repeats); exit %d", COLD_PAGES, repeats, cold->stored,
+	       cold->hashed, cold->hits,
+	       repeats ? 100.0 * cold->hits / repeats : 0.0, rc);
+	EXPECT_EQ(0, run(LOADER " status"));
+	ASSERT_EQ(CHILD_OK, rc);
+	ASSERT_GE(cold->stored, pct(COLD_PAGES, 95));
+	ASSERT_GE(cold->hits, pct(repeats, 95));
+	ASSERT_LE(cold->hits, repeats);
+	free(seen);
+	free(idx);
 }
 
 /* ========================================================================

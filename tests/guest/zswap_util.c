@@ -351,6 +351,25 @@ uint32_t *zu_idx_copies(size_t k, size_t n, uint32_t base)
 	return idx;
 }
 
+uint32_t *zu_idx_shuffled(size_t n, size_t distinct, uint64_t seed)
+{
+	uint32_t *idx = malloc(n * sizeof(*idx));
+	uint64_t rng = seed;
+
+	if (!idx || !distinct)
+		return idx;
+	for (size_t i = 0; i < n; i++)
+		idx[i] = i < distinct ? i : zu_rand(&rng) % distinct;
+	for (size_t i = n - 1; i > 0; i--) {
+		size_t j = zu_rand(&rng) % (i + 1);
+		uint32_t t = idx[i];
+
+		idx[i] = idx[j];
+		idx[j] = t;
+	}
+	return idx;
+}
+
 pid_t zu_spawn(const char *cg, int (*fn)(void *arg), void *arg)
 {
 	pid_t pid;

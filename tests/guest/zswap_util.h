@@ -138,6 +138,12 @@ enum { CHILD_OK, CHILD_CORRUPT, CHILD_NOMEM, CHILD_SYNC, CHILD_PAGEOUT, CHILD_CG
 uint32_t *zu_idx_copies(size_t k, size_t n, uint32_t base);
 
 /*
+ * @n pages of @distinct contents (malloc'ed, NULL on failure): each content
+ * once, the other pages random copies, all shuffled as in a real heap.
+ */
+uint32_t *zu_idx_shuffled(size_t n, size_t distinct, uint64_t seed);
+
+/*
  * Fork a process running fn(arg), in cgroup @cg if not NULL (exit status
  * CHILD_CG if it cannot enter it).
  */
