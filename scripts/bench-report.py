@@ -438,6 +438,13 @@ def scale(krecs, runs):
 def summarise(recs):
     main_info = next((i for i in recs['info'] if i.get('suite') == 'main'), None)
     res = {'info': {k: v for k, v in (main_info or {}).items() if k != 'log'}}
+    # Which boots the figures come from (logs of earlier runs included).
+    seen = {}
+    for i in recs['info']:
+        seen.setdefault(i['log'], {'log': i['log'], 'suite': i.get('suite'),
+                                   'kernel': i.get('kernel'), 'dedup': i.get('dedup'),
+                                   'label': i.get('label')})
+    res['logs'] = list(seen.values())
     main_runs = [r for r in recs['run'] if suite_of(r) == 'main']
     comps = []
     for r in main_runs:
@@ -685,6 +692,10 @@ def main():
     with open(out, 'w') as f:
         json.dump(res, f, indent=1)
         f.write('\n')
+    print('boots: ' + '; '.join(
+        f"{l['label'] or l['suite']} ({l['kernel']}{'' if l['dedup'] else ', no dedup'})"
+        for l in res['logs']))
+    print()
     for comp, ws in res['workloads_by_compressor'].items():
         e2e_table(res['info'], comp, ws)
     kernel_table(res)
