@@ -65,7 +65,6 @@ static const struct probe probes[] = {
 	{ "hash", FLOOR, false,
 	  { { FENTRY, "xxh64", "hash_fentry", "hash_fexit" },
 	    { FENTRY, "zswap_dedup_index_key", "hash_key_entry", "hash_key_exit" },
-	    { FENTRY, "zswap_dedup_hash", "hash_alt_entry", "hash_alt_exit" },
 	    { KPROBE, "xxh64", "hash_kprobe", "hash_kretprobe" } } },
 	{ "compress", FLOOR, false,
 	  { { FENTRY, "scomp_acomp_compress", "compress_entry", "compress_exit" } } },

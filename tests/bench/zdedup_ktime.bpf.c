@@ -267,9 +267,8 @@ int BPF_KRETPROBE(hash_kretprobe)
 	return 0;
 }
 
-/* Where neither reaches xxh64(): the dedup kernel's own wrapper, if it
- * is not inlined (kmap, xxh64, a counter; named so since kernel-patches
- * 0006, zswap_dedup_hash() before). */
+/* Where neither reaches xxh64(): the dedup kernel's own wrapper (kmap,
+ * xxh64, a counter; not inlined since kernel-patches 0008 for this). */
 SEC("fentry/zswap_dedup_index_key")
 int BPF_PROG(hash_key_entry)
 {
@@ -279,20 +278,6 @@ int BPF_PROG(hash_key_entry)
 
 SEC("fexit/zswap_dedup_index_key")
 int BPF_PROG(hash_key_exit)
-{
-	floor_record(KT_F_HASH, KT_HASH);
-	return 0;
-}
-
-SEC("fentry/zswap_dedup_hash")
-int BPF_PROG(hash_alt_entry)
-{
-	floor_enter(KT_F_HASH, false);
-	return 0;
-}
-
-SEC("fexit/zswap_dedup_hash")
-int BPF_PROG(hash_alt_exit)
 {
 	floor_record(KT_F_HASH, KT_HASH);
 	return 0;

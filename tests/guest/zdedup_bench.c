@@ -111,34 +111,6 @@ static void snap(struct snap *s)
 	s->hashed = zu_debugfs("dedup_hashed");
 }
 
-static uint64_t splitmix(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-/*
- * Every distinct page once, the remaining pages random copies of them,
- * all shuffled: duplicates are scattered as in a real heap, not in runs.
- */
-static void build_idx(uint32_t *idx, size_t pages, size_t distinct)
-{
-	uint64_t rng = 42;
-
-	for (size_t i = 0; i < pages; i++)
-		idx[i] = i < distinct ? i : splitmix(&rng) % distinct;
-	for (size_t i = pages - 1; i > 0; i--) {
-		size_t j = splitmix(&rng) % (i + 1);
-		uint32_t t = idx[i];
-
-		idx[i] = idx[j];
-		idx[j] = t;
-	}
-}
-
 static int set_dedup(const struct bench *b, bool on)
 {
 	if (!b->have_dedup)
@@ -318,14 +290,14 @@ static int bench_workload(const struct workload *w, size_t mib, int reps,
 
 	b.pages = mib * 256;
 	b.distinct = b.pages * w->distinct_pct / 100;
-	b.idx = malloc(b.pages * sizeof(*b.idx));
+	/* duplicates scattered as in a real heap, not in runs */
+	b.idx = zu_idx_shuffled(b.pages, b.distinct, 42);
 	b.ref = zu_ref_alloc(b.distinct, 0xbe00000000ULL);
 	b.buf = zu_map(b.pages);
 	if (!b.idx || !b.ref || !b.buf) {
 		fprintf(stderr, "zdedup_bench: out of memory\n");
 		goto out;
 	}
-	build_idx(b.idx, b.pages, b.distinct);
 	zu_fill_ref(b.buf, b.ref, b.idx, b.pages);
 
 	for (int rep = 0; rep < reps; rep++) {

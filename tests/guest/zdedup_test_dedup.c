@@ -1343,6 +1343,26 @@ static int trace_stop_count(unsigned long long id, struct trace_counts *c)
 }
 
 /*
+ * Store @n pages at @buf while tracing cgroup @id: the events in *@c, the
+ * counters' deltas in *@d.  0 on success.
+ */
+static int traced_pageout(char *buf, size_t n, unsigned long long id,
+			  struct trace_counts *c, struct zstat *d)
+{
+	struct zstat s0, s1;
+	int ret;
+
+	if (trace_start(id))
+		return -1;
+	zstat_read(&s0);
+	ret = zu_pageout(buf, n * PAGE);
+	zstat_read(&s1);
+	*d = zstat_delta(&s0, &s1);
+	/* stop tracing even if the store failed */
+	return trace_stop_count(id, c) || ret ? -1 : 0;
+}
+
+/*
  * N copies of K pages stored with dedup on: the tracepoint, filtered on
  * the test's cgroup, reports one event per store, K misses and (N-1)K
  * hits matching the hit counter, all in the cgroup's built-in domain.
@@ -1354,7 +1374,7 @@ TEST_F_TIMEOUT(dedup, tracepoint, TEST_TIMEOUT)
 	uint32_t *idx = zu_idx_copies(TRACE_K, TRACE_N, 0);
 	char *ref = zu_ref_alloc(TRACE_K, 0x7000000);
 	struct trace_counts on, off;
-	struct zstat s0, s1, d;
+	struct zstat d;
 	unsigned long long id;
 	struct stat st;
 	char *buf;
@@ -1368,12 +1388,7 @@ TEST_F_TIMEOUT(dedup, tracepoint, TEST_TIMEOUT)
 	ASSERT_NE(NULL, buf);
 
 	zu_fill_ref(buf, ref, idx, nk);
-	ASSERT_EQ(0, trace_start(id));
-	zstat_read(&s0);
-	ASSERT_EQ(0, zu_pageout(buf, nk * PAGE));
-	zstat_read(&s1);
-	ASSERT_EQ(0, trace_stop_count(id, &on));
-	d = zstat_delta(&s0, &s1);
+	ASSERT_EQ(0, traced_pageout(buf, nk, id, &on, &d));
 	ASSERT_EQ(0UL, zu_count_corrupt_ref(buf, ref, idx, nk));
 	LOG_DELTA("dedup on", d);
 	TH_LOG("trace, cgroup %llu: %lld events: %lld miss, %lld hit, "
@@ -1393,12 +1408,7 @@ TEST_F_TIMEOUT(dedup, tracepoint, TEST_TIMEOUT)
 
 	ASSERT_EQ(0, zu_param_write("dedup_enabled", "N"));
 	zu_fill_ref(buf, ref, idx, nk);	/* dirty again: stored anew */
-	ASSERT_EQ(0, trace_start(id));
-	zstat_read(&s0);
-	ASSERT_EQ(0, zu_pageout(buf, nk * PAGE));
-	zstat_read(&s1);
-	ASSERT_EQ(0, trace_stop_count(id, &off));
-	d = zstat_delta(&s0, &s1);
+	ASSERT_EQ(0, traced_pageout(buf, nk, id, &off, &d));
 	LOG_DELTA("dedup off", d);
 	ASSERT_GE(d.stored, pct(nk, 95));
 	ASSERT_EQ(0, off.events);

@@ -72,7 +72,7 @@ def main_log():
         out.append(line('kernel_info', available=True, max_samples=1,
                         probes={'store': 'fentry:zswap_store', 'load': 'fentry:zswap_load',
                                 'outcome': 'tp_btf:zswap_dedup_store',
-                                'hash': 'fentry:zswap_dedup_hash',
+                                'hash': 'fentry:zswap_dedup_index_key',
                                 'compress': 'fentry:scomp_acomp_compress',
                                 'decompress': 'fentry:scomp_acomp_decompress',
                                 'memcmp': 'unavailable: not traceable',
