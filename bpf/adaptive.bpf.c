@@ -53,8 +53,9 @@ struct {
 
 static const struct zdedup_adaptive_state zero_state;
 
-u32 ZDEDUP_OP(adaptive_domain, u64 cgroup_id, struct cgroup *cgrp)
+u32 ZDEDUP_OP(adaptive_domain, struct cgroup *cgrp)
 {
+	__u64 cgroup_id = zdedup_cgroup_id(cgrp);
 	struct zdedup_adaptive_state *st;
 
 	st = lookup_or_init(&cgroup_state, &cgroup_id, &zero_state);
@@ -70,8 +71,9 @@ u32 ZDEDUP_OP(adaptive_domain, u64 cgroup_id, struct cgroup *cgrp)
 	return ZDEDUP_DOMAIN_MEMCG;
 }
 
-void ZDEDUP_OP(adaptive_stored, u64 cgroup_id, u32 domain, u8 shared)
+void ZDEDUP_OP(adaptive_stored, struct cgroup *cgrp, u8 shared)
 {
+	__u64 cgroup_id = zdedup_cgroup_id(cgrp);
 	struct zdedup_adaptive_state *st;
 	u64 n, hits;
 

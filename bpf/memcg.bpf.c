@@ -19,7 +19,7 @@
 
 char _license[] SEC("license") = "GPL";
 
-u32 ZDEDUP_OP(memcg_domain, u64 cgroup_id, struct cgroup *cgrp)
+u32 ZDEDUP_OP(memcg_domain, struct cgroup *cgrp)
 {
 	return ZDEDUP_DOMAIN_MEMCG;
 }

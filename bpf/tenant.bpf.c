@@ -53,7 +53,7 @@ static const struct zdedup_cgroup_stats zero_stats;
 struct cgroup *bpf_cgroup_ancestor(struct cgroup *cgrp, int level) __ksym;
 void bpf_cgroup_release(struct cgroup *cgrp) __ksym;
 
-/* The entry of @cgroup_id, or of its nearest ancestor that has one. */
+/* The entry of @cgrp (@cgroup_id), or of its nearest ancestor with one. */
 static struct zdedup_cgroup_policy *find_policy(u64 cgroup_id,
 						 struct cgroup *cgrp)
 {
@@ -80,8 +80,9 @@ static struct zdedup_cgroup_policy *find_policy(u64 cgroup_id,
 	return NULL;
 }
 
-u32 ZDEDUP_OP(tenant_domain, u64 cgroup_id, struct cgroup *cgrp)
+u32 ZDEDUP_OP(tenant_domain, struct cgroup *cgrp)
 {
+	__u64 cgroup_id = zdedup_cgroup_id(cgrp);
 	struct zdedup_cgroup_policy *pol = find_policy(cgroup_id, cgrp);
 	struct zdedup_cgroup_stats *st;
 
@@ -104,8 +105,9 @@ u32 ZDEDUP_OP(tenant_domain, u64 cgroup_id, struct cgroup *cgrp)
 	}
 }
 
-void ZDEDUP_OP(tenant_stored, u64 cgroup_id, u32 domain, u8 shared)
+void ZDEDUP_OP(tenant_stored, struct cgroup *cgrp, u8 shared)
 {
+	__u64 cgroup_id = zdedup_cgroup_id(cgrp);
 	struct zdedup_cgroup_stats *st;
 
 	st = lookup_or_init(&cgroup_stats, &cgroup_id, &zero_stats);

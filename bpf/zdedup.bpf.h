@@ -5,8 +5,8 @@
  * A policy implements struct zswap_dedup_ops (in the patched kernel's BTF,
  * hence in vmlinux.h):
  *
- *   u32  domain(u64 cgroup_id, struct cgroup *cgrp)    required
- *   void stored(u64 cgroup_id, u32 domain, bool shared) optional
+ *   u32  domain(struct cgroup *cgrp)                required
+ *   void stored(struct cgroup *cgrp, bool shared)    optional
  *   char name[16]
  *
  * domain() runs once per page zswap is about to store, from reclaim, and
@@ -14,7 +14,10 @@
  * swapped out.  It returns ZDEDUP_DOMAIN_NONE (do not hash), a policy
  * domain 1..ZDEDUP_DOMAIN_MAX, or ZDEDUP_DOMAIN_MEMCG (include/zdedup.h).
  * stored() reports, for every page that was hashed, whether it was merged
- * with an identical page already in its domain.
+ * with an identical page already in its domain; a policy without it costs
+ * the kernel one call per store instead of two.  @cgrp is the page's memory
+ * cgroup, trusted and read-only; its id (the map keys below, and what
+ * zdedup-loader writes) is cgrp->kn->id: zdedup_cgroup_id().
  *
  * Declare stored()'s bool as u8 in ZDEDUP_OP(): the trampoline saves the
  * whole argument register, whose bits above the bool's byte the x86-64 ABI
@@ -32,6 +35,12 @@
 #define ZDEDUP_OP(name, args...)					\
 	SEC("struct_ops/" #name)					\
 	BPF_PROG(name, ##args)
+
+/* The id of @cgrp: the kernel's cgroup_id(), the inode number of its directory */
+static __always_inline __u64 zdedup_cgroup_id(const struct cgroup *cgrp)
+{
+	return cgrp->kn->id;
+}
 
 /*
  * Look up @key in the LRU hash @map, creating a zeroed entry on first use.

@@ -15,7 +15,7 @@ char _license[] SEC("license") = "GPL";
 
 #define TEST_INVALID_DOMAIN	0x90000000U
 
-u32 ZDEDUP_OP(invalid_domain, u64 cgroup_id, struct cgroup *cgrp)
+u32 ZDEDUP_OP(invalid_domain, struct cgroup *cgrp)
 {
 	return TEST_INVALID_DOMAIN;
 }

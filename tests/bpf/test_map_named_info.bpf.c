@@ -19,7 +19,7 @@ struct {
 	__type(value, __u64);
 } info SEC(".maps");
 
-u32 ZDEDUP_OP(named_info_domain, u64 cgroup_id, struct cgroup *cgrp)
+u32 ZDEDUP_OP(named_info_domain, struct cgroup *cgrp)
 {
 	__u32 zero = 0;
 	__u64 *calls = bpf_map_lookup_elem(&info, &zero);

@@ -31,13 +31,14 @@ struct {
 
 static const struct zdedup_cgroup_stats zero_stats;
 
-u32 ZDEDUP_OP(percpu_domain, u64 cgroup_id, struct cgroup *cgrp)
+u32 ZDEDUP_OP(percpu_domain, struct cgroup *cgrp)
 {
 	return ZDEDUP_DOMAIN_MEMCG;
 }
 
-void ZDEDUP_OP(percpu_stored, u64 cgroup_id, u32 domain, u8 shared)
+void ZDEDUP_OP(percpu_stored, struct cgroup *cgrp, u8 shared)
 {
+	__u64 cgroup_id = zdedup_cgroup_id(cgrp);
 	struct zdedup_cgroup_stats *st;
 
 	st = lookup_or_init(&cgroup_stats, &cgroup_id, &zero_stats);

@@ -9,9 +9,9 @@
 
 char _license[] SEC("license") = "GPL";
 
-u32 ZDEDUP_OP(write_ctx_domain, u64 cgroup_id, struct cgroup *cgrp)
+u32 ZDEDUP_OP(write_ctx_domain, struct cgroup *cgrp)
 {
-	ctx[0] = 1;	/* cgroup_id, as the caller passed it */
+	ctx[0] = 1;	/* cgrp, as the caller passed it */
 	return ZDEDUP_DOMAIN_MEMCG;
 }
 

@@ -10,7 +10,7 @@
 
 char _license[] SEC("license") = "GPL";
 
-u32 ZDEDUP_OP(write_kernel_domain, u64 cgroup_id, struct cgroup *cgrp)
+u32 ZDEDUP_OP(write_kernel_domain, struct cgroup *cgrp)
 {
 	cgrp->level = 0;
 	return ZDEDUP_DOMAIN_MEMCG;

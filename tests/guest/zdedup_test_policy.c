@@ -51,6 +51,14 @@
  *                                     reclaim reaches them
  *   policy.replaced_domains_apart     group 7 of a replaced policy and group
  *                                     7 of its successor never merge
+ *   policy.attach_needs_cap_sys_admin root without CAP_SYS_ADMIN (but with
+ *                                     CAP_BPF and CAP_PERFMON) cannot
+ *                                     attach a policy: EPERM, nothing
+ *                                     changes; with it, it can
+ *   policy.kfunc_filter               a policy calling an unrelated kfunc
+ *                                     (bpf_task_from_pid) is refused by the
+ *                                     verifier; one calling
+ *                                     bpf_zswap_pool_pages() sees the pool
  *
  * Every workload runs in its own child cgroup of
  * /sys/fs/cgroup/zdedup_policy_<test>; the test process sits in the leaf
@@ -71,9 +79,12 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <linux/capability.h>
 
 /* The harness's SIGALRM handler has an unused parameter. */
 #pragma GCC diagnostic push
@@ -1524,6 +1535,120 @@ TEST_F_TIMEOUT(policy, replaced_domains_apart, TEST_TIMEOUT)
 	ASSERT_GE(d[1].hashed, pct(GEN_K, 95));
 	ASSERT_EQ(0, d[1].hits);
 	ASSERT_GE(d[2].hits, pct(GEN_K, 95));
+}
+
+/* ========================================================================
+ * 8. who may attach, and what a policy may call
+ */
+
+/*
+ * run() from a child without CAP_SYS_ADMIN in its bounding and inheritable
+ * sets: root's programs then get every capability but that one at execve
+ * (CAP_BPF and CAP_PERFMON, which loading a struct_ops policy needs,
+ * included).  Returns the command's exit status, its output in cmd_out.
+ */
+static int run_without_sys_admin(const char *cmd)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct caps[_LINUX_CAPABILITY_U32S_3];
+	char *out = zu_map_shared(OUT_MAX);
+	int status = -1;
+	pid_t pid;
+
+	if (!out)
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		if (prctl(PR_CAPBSET_DROP, CAP_SYS_ADMIN, 0, 0, 0) ||
+		    syscall(SYS_capget, &hdr, caps))
+			_exit(126);
+		caps[CAP_TO_INDEX(CAP_SYS_ADMIN)].inheritable &=
+			~CAP_TO_MASK(CAP_SYS_ADMIN);
+		if (syscall(SYS_capset, &hdr, caps))
+			_exit(126);
+		_exit(run_cmd(false, out, OUT_MAX, "%s", cmd));
+	}
+	if (pid > 0 && waitpid(pid, &status, 0) == pid)
+		memcpy(cmd_out, out, OUT_MAX);
+	munmap(out, OUT_MAX);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/*
+ * A policy chooses which pages of every cgroup share memory: the kernel
+ * takes one only from a task with CAP_SYS_ADMIN in the initial user
+ * namespace.  bpftool run by root without it (but with CAP_BPF and
+ * CAP_PERFMON, so the policy loads) gets EPERM from the registration and
+ * nothing changes; with it, the same command attaches the policy.  The
+ * loader needs CAP_SYS_ADMIN before it gets that far (to list links) and
+ * says so.
+ */
+TEST_F_TIMEOUT(policy, attach_needs_cap_sys_admin, TEST_TIMEOUT)
+{
+	EXPECT_NE(0, run_without_sys_admin(BPFTOOL " struct_ops register "
+					   BPF_DIR "/memcg.bpf.o " BPFTOOL_PIN));
+	EXPECT_TRUE(has(cmd_out, "can't register struct_ops memcg_ops: "
+			"Operation not permitted"));
+	EXPECT_TRUE(is_policy("builtin"));
+	EXPECT_NE(0, access(BPFTOOL_PIN "/memcg_ops", F_OK));
+
+	EXPECT_EQ(1, run_without_sys_admin(LOADER " load memcg"));
+	EXPECT_TRUE(has(cmd_out, "CAP_SYS_ADMIN"));
+	EXPECT_TRUE(is_policy("builtin"));
+	EXPECT_NE(0, access(PIN_DIR "/link", F_OK));
+
+	/* The control: the same registration with CAP_SYS_ADMIN. */
+	ASSERT_RUN(0, NULL, BPFTOOL " struct_ops register " BPF_DIR "/memcg.bpf.o "
+		   BPFTOOL_PIN);
+	ASSERT_TRUE(is_policy("memcg"));
+	ASSERT_EQ(0, unlink(BPFTOOL_PIN "/memcg_ops"));
+	ASSERT_TRUE(wait_policy("builtin", DETACH_WAIT));
+}
+
+#define KF_K 256
+
+/*
+ * Only the kfuncs a policy needs: bpf_task_from_pid(), registered for all
+ * struct_ops programs, is refused with the verifier's message and nothing
+ * attached; zswap's bpf_zswap_pool_pages() works: the value the policy saw
+ * at its last call, after K pages were stored, is the pool's size then
+ * (debugfs pool_total_size, in pages, less at most the last store's
+ * growth).
+ */
+TEST_F_TIMEOUT(policy, kfunc_filter, TEST_TIMEOUT)
+{
+	struct holder *h = holders_alloc(1);
+	long long pool, seen;
+	char cg[320];
+	char *ref;
+	int rc;
+
+	EXPECT_RUN(1, "verifier says",
+		   LOADER " load " BPF_DIR "/test_unrelated_kfunc.bpf.o");
+	EXPECT_TRUE(has(cmd_out,
+			"calling kernel function bpf_task_from_pid is not allowed"));
+	EXPECT_TRUE(is_policy("builtin"));
+	EXPECT_NE(0, access(PIN_DIR, F_OK));
+
+	mkcg(_metadata, self, "K", cg, sizeof(cg));
+	ref = zu_ref_alloc(KF_K, 0x6100000);
+	ASSERT_NE(NULL, ref);
+	ASSERT_NE(NULL, h);
+	ASSERT_RUN(0, "attached", LOADER " load " BPF_DIR "/test_pool_pages.bpf.o");
+	ASSERT_TRUE(is_policy("pool_pages"));
+	h[0] = (struct holder){ .ref = ref, .k = KF_K, .copies = 1 };
+	holder_store(_metadata, &h[0], cg);
+	pool = zu_debugfs("pool_total_size") / PAGE;
+	rc = run(BPFTOOL " -p map lookup pinned " PIN_DIR "/pool_pages key 0 0 0 0");
+	seen = json_num(strstr(cmd_out, "\"formatted\"") ?: cmd_out, "value");
+	TH_LOG("pool: %lld pages; the policy saw %lld", pool, seen);
+	EXPECT_EQ(CHILD_OK, holder_finish(&h[0]));
+	ASSERT_EQ(0, rc);
+	ASSERT_LT(0, seen);
+	ASSERT_LE(seen, pool);
+	ASSERT_GE(seen + 8, pool);
 }
 
 TEST_HARNESS_MAIN
