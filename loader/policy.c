@@ -102,6 +102,18 @@ static void read_ops_name(struct policy *p, const struct btf *btf)
 		copy_str(p->name, sizeof(p->name), bpf_map__name(p->ops));
 }
 
+/*
+ * Whether @tname names struct zswap_dedup_ops, possibly with a CO-RE
+ * flavor ("zswap_dedup_ops___v2"), as libbpf matches it.
+ */
+static bool is_ops_type(const char *tname)
+{
+	size_t len = strlen(ZDEDUP_OPS_TYPE);
+
+	return !strncmp(tname, ZDEDUP_OPS_TYPE, len) &&
+	       (!tname[len] || !strncmp(tname + len, "___", 3));
+}
+
 /* Find the one zswap_dedup_ops map of the object and read its name. */
 static int find_ops(struct policy *p)
 {
@@ -118,7 +130,7 @@ static int find_ops(struct policy *p)
 		t = btf ? btf__type_by_id(btf, bpf_map__btf_value_type_id(map)) : NULL;
 		if (t)
 			tname = btf__name_by_offset(btf, t->name_off);
-		if (strcmp(tname, ZDEDUP_OPS_TYPE)) {
+		if (!is_ops_type(tname)) {
 			p_err("%s: struct_ops map '%s' is a struct %s, not a struct %s: "
 			      "a policy object holds exactly one struct %s",
 			      p->source, bpf_map__name(map), tname, ZDEDUP_OPS_TYPE,
@@ -283,6 +295,9 @@ int policy_load(struct policy *p)
 	int ret;
 
 	verifier_log[0] = '\0';
+	ret = compat_fit_ops(p);
+	if (ret)
+		return ret;
 	ret = bpf_object__load(p->obj);
 	if (!ret)
 		return 0;

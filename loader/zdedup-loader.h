@@ -218,6 +218,11 @@ struct policy_opts {
 	char text[128];			/* the options as given, for the record */
 };
 
+struct policy;
+/* Drop the ops the running kernel's struct zswap_dedup_ops lacks, with a
+ * warning (compat.c); -ENOTSUP for a data member it lacks (printed). */
+int compat_fit_ops(struct policy *p);
+
 struct policy {
 	char name[16];			/* the ops' .name */
 	char source[256];		/* "builtin:NAME" or the .bpf.o path */

@@ -59,6 +59,10 @@
  *                                     (bpf_task_from_pid) is refused by the
  *                                     verifier; one calling
  *                                     bpf_zswap_pool_pages() sees the pool
+ *   policy.compat_optional_op         a policy implementing an op this
+ *                                     kernel lacks: bpftool (libbpf alone)
+ *                                     refuses it, the loader drops the op
+ *                                     with a warning and the policy works
  *
  * Every workload runs in its own child cgroup of
  * /sys/fs/cgroup/zdedup_policy_<test>; the test process sits in the leaf
@@ -1649,6 +1653,45 @@ TEST_F_TIMEOUT(policy, kfunc_filter, TEST_TIMEOUT)
 	ASSERT_LT(0, seen);
 	ASSERT_LE(seen, pool);
 	ASSERT_GE(seen + 8, pool);
+}
+
+/*
+ * test_future_op implements released(), an op of a later kernel's struct
+ * zswap_dedup_ops.  libbpf alone refuses the object; the loader drops the
+ * op, names it, and attaches the rest: the policy's domain() merges a
+ * second copy of K pages with the first within the cgroup.
+ */
+TEST_F_TIMEOUT(policy, compat_optional_op, TEST_TIMEOUT)
+{
+	struct holder *h = holders_alloc(1);
+	struct cnt c0, c1, d;
+	char cg[320];
+	char *ref;
+
+	EXPECT_NE(0, run(BPFTOOL " struct_ops register " BPF_DIR
+			 "/test_future_op.bpf.o " BPFTOOL_PIN));
+	EXPECT_TRUE(has(cmd_out, "Cannot find member released"));
+	EXPECT_TRUE(is_policy("builtin"));
+
+	mkcg(_metadata, self, "F", cg, sizeof(cg));
+	ref = zu_ref_alloc(KF_K, 0x6200000);
+	ASSERT_NE(NULL, ref);
+	ASSERT_NE(NULL, h);
+	ASSERT_RUN(0, "attached", LOADER " load " BPF_DIR "/test_future_op.bpf.o");
+	EXPECT_TRUE(has(cmd_out, "has no op released(): policy 'future_op' is "
+			"loaded without it"));
+	ASSERT_TRUE(is_policy("future_op"));
+
+	h[0] = (struct holder){ .ref = ref, .k = KF_K, .copies = 2 };
+	cnt_read(&c0);
+	holder_store(_metadata, &h[0], cg);
+	cnt_read(&c1);
+	d = cnt_delta(&c0, &c1);
+	LOG_CNT("F: 2 copies", d);
+	EXPECT_EQ(CHILD_OK, holder_finish(&h[0]));
+	ASSERT_GE(d.hashed, pct(2 * KF_K, 95));
+	ASSERT_GE(d.hits, pct(KF_K, 95));
+	ASSERT_LE(d.hits, KF_K);
 }
 
 TEST_HARNESS_MAIN
