@@ -54,7 +54,8 @@ tools: kernel
 
 guest: tools
 	@echo "==> building guest programs"
-	@$(MAKE) --no-print-directory $(GUEST_BINS) $(B)/guest/test_zswap
+	@$(MAKE) --no-print-directory $(GUEST_BINS) $(B)/guest/test_zswap \
+		$(B)/guest/test_zswap_dedup_bpf
 
 $(B)/guest/%: tests/guest/%.c $(GUEST_UTIL) $(CGROUP_UTIL) tests/guest/zswap_util.h tests/guest/policy_util.h $(wildcard include/*.h)
 	@mkdir -p $(@D)
@@ -114,6 +115,39 @@ $(B)/guest/zdedup_bench: tests/guest/zdedup_bench.c $(KTIME_DEPS) $(GUEST_UTIL) 
 	@mkdir -p $(@D)
 	gcc $(GUEST_CFLAGS) -Itests/bench -I$(B)/guest/obj -isystem $(LIBBPF_DIR)/include \
 		-o $@ $< $(KTIME_SRCS) $(GUEST_UTIL) $(CGROUP_UTIL) $(LOADER_LIBS)
+
+# The kernel's own BPF selftest of the policy hook, in the tree's
+# tools/testing/selftests/bpf: prog_tests/zswap_dedup.c with its
+# progs/zswap_dedup*.c, built as test_progs would (clang against vmlinux.h,
+# skeletons named after the progs' files) but compiled into
+# tests/selftests-bpf/zswap_dedup_runner.c, a stand-in for test_progs
+# that runs only this test, instead of all of test_progs (far too long to
+# build here; the runner is the project's, not part of the series).
+# Static, with the in-tree libbpf, for the busybox VM; its objects stay out
+# of build/bpf/ like zdedup_bench's.
+BPF_SELFTESTS := $(SELFTESTS)/bpf
+ST_OBJ := $(B)/guest/obj/selftests-bpf
+ST_PROGS := $(wildcard $(BPF_SELFTESTS)/progs/zswap_dedup*.c)
+ST_SKELS := $(patsubst $(BPF_SELFTESTS)/progs/%.c,$(ST_OBJ)/%.skel.h,$(ST_PROGS))
+# test_progs.h with -I, not -isystem: its ASSERT_*() macros expand in the
+# test, whose warnings count.  -D_GNU_SOURCE= as selftests' lib.mk.
+ST_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -static -D_GNU_SOURCE= \
+	-I$(ST_OBJ) -I$(BPF_SELFTESTS) -isystem $(LIBBPF_DIR)/include \
+	-isystem $(KTREE)/tools/include -isystem $(KTREE)/tools/include/uapi
+
+$(ST_OBJ)/%.bpf.o: $(BPF_SELFTESTS)/progs/%.c $(B)/tools/vmlinux.h
+	@mkdir -p $(@D)
+	clang-16 $(BPF_CFLAGS) -c $< -o $@
+
+$(ST_OBJ)/%.skel.h: $(ST_OBJ)/%.bpf.o
+	$(BPFTOOL) gen skeleton $< name $* > $@.tmp
+	@mv $@.tmp $@
+
+$(B)/guest/test_zswap_dedup_bpf: tests/selftests-bpf/zswap_dedup_runner.c \
+		$(BPF_SELFTESTS)/prog_tests/zswap_dedup.c $(BPF_SELFTESTS)/test_progs.h \
+		$(ST_SKELS) $(wildcard $(LIBBPF_DIR)/lib*/libbpf.a)
+	@mkdir -p $(@D)
+	gcc $(ST_CFLAGS) -o $@ $< $(LOADER_LIBS)
 
 # Test policies (tests/bpf/*.bpf.c): deliberately wrong policies for
 # zdedup_test_policy (an invalid domain, writes the verifier must refuse),

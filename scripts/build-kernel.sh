@@ -13,7 +13,9 @@
 # + sanitize.config, KASAN, kmemleak, fault injection); KVARIANT=stock
 # make bench's baseline: stock Linux from the pristine tree (build/linux-stock,
 # a git worktree of build/linux at tag zdedup-base) with the system
-# variant's configuration (build/kbuild-stock: + stock.config).  KTARGETS
+# variant's configuration (build/kbuild-stock: + stock.config);
+# KVARIANT=nodedup the default variant with deduplication compiled out
+# (build/kbuild-nodedup: + nodedup.config), for make series-check.  KTARGETS
 # (default bzImage) names the make targets.
 set -eu
 
@@ -26,7 +28,8 @@ case "${KVARIANT:-}" in
 system|bench) variant=system extra="bench system" ;;
 sanitize) variant=sanitize extra="sanitize" ;;
 stock) variant=stock extra="bench system stock" ;;
-*) echo "error: unknown KVARIANT '$KVARIANT' (default, system, bench, sanitize, stock)" >&2; exit 2 ;;
+nodedup) variant=nodedup extra="system nodedup" ;;
+*) echo "error: unknown KVARIANT '$KVARIANT' (default, system, bench, sanitize, stock, nodedup)" >&2; exit 2 ;;
 esac
 if [ "$variant" = stock ]; then
 	tree="$top/build/linux-stock"
@@ -44,6 +47,11 @@ export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/zdedup-ccache}
 kmake() { make -s -C "$tree" O="$out" CC="ccache gcc" HOSTCC="ccache gcc" "$@"; }
 
 mkdir -p "$out"
+# One build per output directory: make's targets (guest, tools, ...)
+# depend on the kernel, so parallel makes would otherwise build it twice
+# in the same directory and break each other's objects.
+exec 9>"$out/.zdedup-build.lock"
+flock 9
 stale=0
 [ -f "$out/.config" ] || stale=1
 for f in $frags; do [ "$f" -nt "$out/.config" ] && stale=1; done

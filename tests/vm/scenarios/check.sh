@@ -1,10 +1,14 @@
-# make check: every guest test suite, then upstream's test_zswap.  With
-# dedup in the kernel, test_zswap runs twice, dedup on and dedup off: dedup
-# must not change what stock zswap promises (invariant 5).
+# make check: every guest test suite, the kernel's BPF selftest of the
+# policy hook, then upstream's test_zswap.  With dedup in the kernel,
+# test_zswap runs twice, dedup on and dedup off: dedup must not change what
+# stock zswap promises (invariant 5).
 . /scenarios/lib.sh
 for t in /opt/zdedup/bin/zdedup_test_*; do
 	run_suite "$(basename "$t")" "$t"
 done
+# The kernel's BPF selftest of the policy hook
+# (tools/testing/selftests/bpf/prog_tests/zswap_dedup.c), in its own runner.
+run_suite test_zswap_dedup_bpf /opt/zdedup/bin/test_zswap_dedup_bpf
 
 dedup_param=/sys/module/zswap/parameters/dedup_enabled
 if [ -f "$dedup_param" ]; then
