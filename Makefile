@@ -35,7 +35,7 @@ CGROUP_UTIL := $(B)/guest/obj/cgroup_util.o
 GUEST_SRCS := $(wildcard tests/guest/zdedup_*.c)
 GUEST_BINS := $(patsubst tests/guest/%.c,$(B)/guest/%,$(GUEST_SRCS))
 
-.PHONY: all deps tree kernel tools guest policies check demo bench bench-scale soak vm patches clean \
+.PHONY: all deps tree kernel tools guest policies check demo bench bench-scale soak vm patches series-check clean \
 	deb install system-test
 
 all: guest policies
@@ -227,6 +227,11 @@ vm: all
 
 patches:
 	@scripts/kernel-tree.sh export
+
+# Bisectability: every patch of kernel-patches/ applied, checked and built
+# in turn, the last booted (scripts/series-check.sh).
+series-check: all
+	@scripts/series-check.sh
 
 # Packages and installation (scripts/build-deb.sh, scripts/install.sh):
 # the kernel package is built in build/kbuild-system, the kernel make bench

@@ -63,10 +63,13 @@ sync_tree() {
 		echo "       run 'make patches' to export them, or 'git -C build/linux reset --hard $base'." >&2
 		exit 1
 	fi
-	n=$(ls "$top"/kernel-patches/*.patch 2>/dev/null | wc -l)
+	# The cover letter (0000-cover-letter.patch) is mail, not a patch.
+	patches=$(ls "$top"/kernel-patches/*.patch 2>/dev/null | grep -v '/0000-' || true)
+	n=$(echo "$patches" | grep -c . || true)
 	echo "==> applying kernel-patches/ ($n patches) to build/linux"
 	g reset -q --hard "$base"
-	if [ "$n" -gt 0 ] && ! g am -q --keep-cr "$top"/kernel-patches/*.patch; then
+	# shellcheck disable=SC2086
+	if [ "$n" -gt 0 ] && ! g am -q --keep-cr $patches; then
 		g am --abort || true
 		g reset -q --hard "$base"
 		echo "error: the series does not apply to $(g log -1 --format=%s $base)" >&2
@@ -81,7 +84,8 @@ export_series() {
 		echo "warning: uncommitted edits in build/linux are not exported:" >&2
 		g status --short --untracked-files=no >&2
 	fi
-	rm -f "$top"/kernel-patches/*.patch
+	# Keeps the cover letter, which is written by hand.
+	find "$top/kernel-patches" -name '*.patch' ! -name '0000-*' -delete
 	g format-patch -q --no-signature --zero-commit -o "$top/kernel-patches" "$base..HEAD"
 	echo "$(series_hash) $(g rev-parse HEAD)" > "$stamp"
 	ls -1 "$top"/kernel-patches/*.patch 2>/dev/null | sed "s|$top/||" || echo "(series is empty)"
