@@ -7,11 +7,13 @@
 # kernel in build/kbuild-series with make check's configuration (that of
 # build/kbuild; options a step does not know yet are dropped by
 # olddefconfig, options it adds take their value from that configuration).
-# Then the last step must be build/linux's tree; the kernel is built with
-# deduplication compiled out as well (KVARIANT=nodedup), and both kernels
-# boot in the VM with the series-smoke scenario (upstream's test_zswap with
-# its dedup cases, and the BPF selftest of the policy hook, which skip
-# without dedup).  Ends with "N passed, N failed".
+# Every step's kernel boots in the VM with the series-smoke scenario:
+# upstream's test_zswap with the series' dedup cases (built from the last
+# step, so they skip until a step has deduplication) and the BPF selftest
+# of the policy hook (skips until a step has it).  Then the last step must
+# be build/linux's tree, whose kernel is also built and booted with
+# deduplication compiled out (KVARIANT=nodedup).  Ends with "N passed,
+# N failed".
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -27,6 +29,19 @@ pass() { passed=$((passed + 1)); echo "ok: $*"; }
 fail() { failed=$((failed + 1)); echo "FAILED: $*"; }
 g() { git -C "$tree" -c user.name=zdedup -c user.email=zdedup@localhost "$@"; }
 kmake() { make -s -C "$tree" O="$out" CC="ccache gcc" HOSTCC="ccache gcc" "$@"; }
+
+# Boot kernel build directory $1 with the series-smoke scenario; $2 names it.
+smoke() {
+	log="$top/build/vm/series-smoke-$(echo "$2" | cut -c1-4).out"
+	t1=$(date +%s)
+	if VM_KERNEL="$1/arch/x86/boot/bzImage" \
+		"$top/scripts/vm-run.sh" series-smoke >"$log" 2>&1; then
+		pass "$2: boots, series-smoke $(tail -1 "$log") ($(( $(date +%s) - t1 )) s)"
+	else
+		tail -5 "$log" | sed 's/^/    /'
+		fail "$2: series-smoke (see $log)"
+	fi
+}
 
 template="$top/build/kbuild/.config"
 [ -f "$template" ] || { echo "error: no build/kbuild/.config: run 'make kernel' first" >&2; exit 1; }
@@ -62,6 +77,7 @@ for p in $patches; do
 	cp "$template" "$out/.config"
 	if kmake olddefconfig >/dev/null && kmake -j"$jobs" bzImage >"$out/build.log" 2>&1; then
 		pass "$name: builds ($(( $(date +%s) - t0 )) s)"
+		smoke "$out" "$name"
 	else
 		tail -20 "$out/build.log" | sed 's/^/    /'
 		fail "$name: does not build"
@@ -82,17 +98,7 @@ else
 	fail "does not build with CONFIG_ZSWAP_DEDUP off"
 fi
 
-for k in "$out" "$top/build/kbuild-nodedup"; do
-	label=$(basename "$k")
-	log="$top/build/vm/series-smoke-$label.out"
-	if VM_KERNEL="$k/arch/x86/boot/bzImage" \
-		"$top/scripts/vm-run.sh" series-smoke >"$log" 2>&1; then
-		pass "$label boots and passes series-smoke ($(tail -1 "$log"))"
-	else
-		tail -5 "$log" | sed 's/^/    /'
-		fail "$label: series-smoke (see $log)"
-	fi
-done
+smoke "$top/build/kbuild-nodedup" "nodedup"
 
 echo "series-check: $n patches in $(( $(date +%s) - start )) s"
 echo "$passed passed, $failed failed"
