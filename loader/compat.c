@@ -85,12 +85,8 @@ static int compat_fit_ops_btf(struct policy *p, const struct btf *kern_btf)
 
 int compat_fit_ops(struct policy *p)
 {
-	struct btf *vmlinux = btf__load_vmlinux_btf();
-	int ret;
+	const struct btf *kern = kernel_btf();
 
-	if (!vmlinux)
-		return 0;	/* no kernel BTF: the load says what is wrong */
-	ret = compat_fit_ops_btf(p, vmlinux);
-	btf__free(vmlinux);
-	return ret;
+	/* no kernel BTF: the load says what is wrong */
+	return kern ? compat_fit_ops_btf(p, kern) : 0;
 }

@@ -40,7 +40,7 @@ static struct btf *vmlinux_btf;
  * environment variable ZDEDUP_LOADER_BTF names another BTF file instead:
  * for tests that need a kernel without the hook.
  */
-static struct btf *kernel_btf(void)
+struct btf *kernel_btf(void)
 {
 	const char *path = getenv("ZDEDUP_LOADER_BTF");
 

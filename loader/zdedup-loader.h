@@ -135,6 +135,9 @@ int kernel_check(bool need_bpffs);
 bool have_bpffs(void);
 /* Byte offset of member @name of struct @type_id in @btf; -1 if none. */
 struct btf;
+/* The running kernel's BTF (or ZDEDUP_LOADER_BTF's), loaded once and
+ * kept; NULL (errno set) if none. */
+struct btf *kernel_btf(void);
 long btf_member_offset(const struct btf *btf, __u32 type_id, const char *name);
 /* vmlinux BTF id of struct bpf_struct_ops_zswap_dedup_ops; 0 if none. */
 __u32 ops_value_type_id(void);
