@@ -342,6 +342,40 @@ def kernel_cell(krecs, runs, kinfo, workload):
     put('hit_over_floor', paired(hit_net, hit_floor))
     k['hash_net_ns'] = median(net['hash'].values())
     k['hit_floor_ns'] = median(hit_floor.values())
+    # What a hit does beyond its floor (lookup, reference, the slot's
+    # metadata, tree, charge, counters), next to what a plain store does
+    # beyond compressing (the same bookkeeping plus the zpool's copy):
+    # dedup off, the store less the compressor, net of its probe.
+    # Both from the same calls where the off_floor pass ran (the store
+    # carries the compressor's probe: one more pair to take off).
+    k['hit_extra_ns'] = median(v - hit_floor[r] for r, v in hit_net.items() if r in hit_floor)
+    extra = {r: v - per_rep(krecs, 'off_floor', 'compress')[r] - 2 * (k['probe_ns'] or 0)
+             for r, v in per_rep(krecs, 'off_floor', 'store').items()
+             if r in per_rep(krecs, 'off_floor', 'compress')}
+    if not extra:
+        comp_net = {r: v - overhead('compress') for r, v in floors['compress'].items()}
+        extra = {r: off[r] - comp_net[r] for r in off if r in comp_net}
+    k['store_extra_ns_off'] = median(extra.values())
+    hit_r = median(hit_net.values())
+    floor_r = median(hit_floor.values())
+    put('hit_over_floor_and_store_extra',
+        [hit_net[r] / (hit_floor[r] + extra[r]) for r in hit_net
+         if r in hit_floor and r in extra] or
+        ([hit_r / (floor_r + k['store_extra_ns_off'])]
+         if None not in (hit_r, floor_r, k['store_extra_ns_off']) else []))
+
+    # Each policy's own calls from zswap_store(), net of the probe: the
+    # domain() call whole (RCU section, indirect call, trampoline,
+    # program), the stored() call, and the store ratio they imply.
+    for pol in POLICIES:
+        calls = {}
+        for op in ('domain', 'stored'):
+            v = median(per_rep(krecs, f'bpf_{pol}_policy', f'policy_{op}').values())
+            calls[op] = None if v is None else v - (k['probe_ns'] or 0)
+            k[f'policy_{pol}_{op}_ns'] = calls[op]
+        k[f'store_bpf_{pol}_implied_over_builtin'] = ratio(
+            k['store_ns_on'] + (calls['domain'] or 0) + (calls['stored'] or 0),
+            k['store_ns_on']) if k['store_ns_on'] and calls['domain'] is not None else None
 
     # Stores that were hits (from the outcome pass), and the store ratio
     # the hit and miss lines imply.
@@ -385,24 +419,58 @@ def kernel_cell(krecs, runs, kinfo, workload):
     return k
 
 
+# What zswap itself spends of a call: the call less the compressor's part,
+# (kind, the compressor's floor in the same kernel).
+OWN = {'store': 'compress', 'load': 'decompress_load'}
+
+
 def compiled_out(krecs_off):
     """store/load_off_over_compiled_out per compressor and workload, from
-    the offonly boots: label "pairN-dedup" / "pairN-stock"."""
+    the offonly boots: label "pairN-dedup" / "pairN-stock".
+
+    Both kernels run the same compressor code, yet where the linker put it
+    differs, and under TCG that alone moves its time (a loop crossing a
+    4 KiB page cannot chain its translated blocks).  Each boot's off_floor
+    run times the compressor apart, so the ratios also come without it:
+    compress/decompress_off_over_compiled_out (the compressor alone) and
+    store/load_own_off_over_compiled_out (the call less its compressor's
+    median, net of the probe: zswap's own code)."""
     cells = {}
+    probe = {r['_info'].get('label', ''): r['stats']['calib_fentry']['median']
+             for r in krecs_off if r['mode'] == 'calib' and 'calib_fentry' in r['stats']}
     for r in krecs_off:
-        if r['mode'] != 'off':
+        if r['mode'] not in ('off', 'off_floor'):
             continue
         label = r['_info'].get('label', '')
         pair = label.split('-')[0]
         side = 'dedup' if with_dedup(r) else 'stock'
         cell = cells.setdefault((r['compressor'], r['workload']), {})
-        for kind in ('store', 'load'):
+        kinds = ('store', 'load') if r['mode'] == 'off' else tuple(OWN.values())
+        for kind in kinds:
             if kind in r['stats']:
-                cell.setdefault((kind, side, pair), {})[r['rep']] = r['stats'][kind]['median']
+                v = r['stats'][kind]['median']
+                if r['mode'] == 'off_floor':
+                    v -= probe.get(label, 0)
+                cell.setdefault((kind, side, pair), {})[r['rep']] = v
     out = {}
     for (comp, wl), cell in cells.items():
         res = {}
         pairs = sorted({p for (_, _, p) in cell})
+        for kind, floor in OWN.items():
+            both = [p for p in pairs if all((x, s, p) in cell for x in (kind, floor)
+                                            for s in ('dedup', 'stock'))]
+
+            def own(side, p):
+                return median(cell[(kind, side, p)].values()) - median(cell[(floor, side, p)].values())
+            name = f'{kind}_own_off_over_compiled_out'
+            res[name], res[name + '_ci95'] = ratio_ci([own('dedup', p) / own('stock', p)
+                                                       for p in both])
+            name = f"{floor.split('_')[0]}_off_over_compiled_out"
+            res[name], res[name + '_ci95'] = ratio_ci(
+                [median(cell[(floor, 'dedup', p)].values())
+                 / median(cell[(floor, 'stock', p)].values()) for p in both])
+            res[f'{kind}_own_ns_compiled_out'] = median(own('stock', p) for p in both)
+            res[f'{kind}_own_ns_off'] = median(own('dedup', p) for p in both)
         for kind in ('store', 'load'):
             both = [p for p in pairs if (kind, 'dedup', p) in cell and (kind, 'stock', p) in cell]
             name = f'{kind}_off_over_compiled_out'
@@ -487,9 +555,14 @@ def summarise(recs):
             if not rw and not any(r['mode'] != 'calib' for r in kw) and wl not in co.get(c, {}):
                 continue
             cell = kernel_cell(kw, rw, kinfo, wl)
-            for name in ('store_off_over_compiled_out', 'load_off_over_compiled_out'):
+            for name in ('store_off_over_compiled_out', 'load_off_over_compiled_out',
+                         'store_own_off_over_compiled_out', 'load_own_off_over_compiled_out',
+                         'compress_off_over_compiled_out', 'decompress_off_over_compiled_out'):
                 cell[name] = co.get(c, {}).get(wl, {}).get(name)
                 cell[name + '_ci95'] = co.get(c, {}).get(wl, {}).get(name + '_ci95')
+            for name in ('store_own_ns_off', 'store_own_ns_compiled_out',
+                         'load_own_ns_off', 'load_own_ns_compiled_out'):
+                cell[name] = co.get(c, {}).get(wl, {}).get(name)
             cell['compiled_out_ci_units'] = co.get(c, {}).get(wl, {}).get('ci_units')
             kernel.setdefault(c, {})[wl] = cell
     res['kernel'] = kernel
@@ -518,6 +591,10 @@ def targets(kernel):
                 n = f'{kind}_off_over_compiled_out'
                 if k.get(n) is not None:
                     row(comp, wl, f'{kind} off / compiled out', k[n], k[n + '_ci95'], 1.01)
+                n = f'{kind}_own_off_over_compiled_out'
+                if k.get(n) is not None:
+                    row(comp, wl, f'  less {OWN[kind].split("_")[0]}', k[n], k[n + '_ci95'],
+                        1.01, note='the call less its compressor')
             if wl == 'unique':
                 row(comp, wl, 'store on / off', k['store_kernel_on_over_off'],
                     k['store_kernel_on_over_off_ci95'], k['store_target_on_over_off'],
@@ -531,6 +608,9 @@ def targets(kernel):
             else:
                 row(comp, wl, 'hit / floor', k['hit_over_floor'], k['hit_over_floor_ci95'],
                     1.2, note='floor hash + decompress + memcmp')
+                row(comp, wl, '  / (floor + store extra)', k['hit_over_floor_and_store_extra'],
+                    k['hit_over_floor_and_store_extra_ci95'], 1.0,
+                    note='store extra: a dedup-off store less its compress')
                 implied = k['store_implied_on_over_off']
                 row(comp, wl, 'store on / off (means)', k.get('store_mean_kernel_on_over_off'),
                     k.get('store_mean_kernel_on_over_off_ci95'), k['store_target_on_over_off'],
@@ -540,7 +620,9 @@ def targets(kernel):
                     k['adaptive_savings_over_builtin_ci95'], 0.95, '>=')
             for pol in ('memcg', 'tenant'):
                 n = f'store_bpf_{pol}_over_builtin'
-                row(comp, wl, f'bpf {pol} / built-in', k.get(n), k.get(n + '_ci95'), 1.02)
+                implied = k.get(f'store_bpf_{pol}_implied_over_builtin')
+                row(comp, wl, f'bpf {pol} / built-in', k.get(n), k.get(n + '_ci95'), 1.02,
+                    note='implied by its calls: ' + ('-' if implied is None else f'{implied:.3f}'))
     return rows
 
 # --- tables --------------------------------------------------------------------
@@ -626,6 +708,7 @@ def kernel_table(res):
     if not probes.get('outcome', '').startswith('tp_btf'):
         print('  hit/miss split unavailable: ' + probes.get('outcome', 'no outcome probe'))
     print()
+    cost_table(kernel)
     rows = res['targets']
     if rows:
         target_table(rows)
@@ -633,6 +716,32 @@ def kernel_table(res):
         print('  no compiled-out comparison: no boots of a kernel without '
               'CONFIG_ZSWAP_DEDUP in these logs')
         print()
+
+
+def cost_table(kernel):
+    """Where the time beyond the floors goes: a hit's time beyond hash,
+    decompress and memcmp next to a plain store's beyond its compressor;
+    each policy's calls; dedup off against compiled out, less the
+    compressor.  ns per call, net of the probes."""
+    print('Beyond the floors (ns per call, net of the probes): a hit less its floor; a dedup-off')
+    print('store less its compressor; each policy\'s domain() + stored() calls; dedup off and')
+    print('compiled out, the store and load less their compressor')
+    head = ('comp', 'workload', 'hit-floor', 'store-comp', 'memcg', 'tenant', 'adaptive',
+            'store own off', 'c.out', 'load own off', 'c.out')
+    print('%-5s %-8s %9s %10s %6s %10s %10s %13s %6s %12s %6s' % head)
+    for comp, wls in kernel.items():
+        for wl, k in wls.items():
+            def pol(p):
+                d, st = k.get(f'policy_{p}_domain_ns'), k.get(f'policy_{p}_stored_ns')
+                if d is None:
+                    return '-'
+                return f'{d:.0f}' + ('' if st is None else f'+{st:.0f}')
+            print('%-5s %-8s %9s %10s %6s %10s %10s %13s %6s %12s %6s' % (
+                comp, wl, fmt(k.get('hit_extra_ns'), '.0f'), fmt(k.get('store_extra_ns_off'), '.0f'),
+                pol('memcg'), pol('tenant'), pol('adaptive'),
+                fmt(k.get('store_own_ns_off'), '.0f'), fmt(k.get('store_own_ns_compiled_out'), '.0f'),
+                fmt(k.get('load_own_ns_off'), '.0f'), fmt(k.get('load_own_ns_compiled_out'), '.0f')))
+    print()
 
 
 def target_table(rows):
@@ -660,15 +769,20 @@ def target_table(rows):
             cells.append(' %-37s' % (f"{r['value']:.3f} {ci_str(r['ci95'])} {r['sense']}"
                                      f"{fmt(r['target'], '.3f')} {r['verdict']}"))
         print('%-7s %-28s' % (wl, what) + ''.join(cells))
-        notes = [f"{c} {by[(c, wl, what)]['note']}" for c in comps
-                 if (c, wl, what) in by and by[(c, wl, what)]['note'].startswith('implied')]
-        if notes:
-            print('%-7s %-28s' % ('', '  implied by hit, miss')
-                  + ''.join(' %-37s' % n.split(': ', 1)[1] for n in notes))
+        notes = [by[(c, wl, what)]['note'] if (c, wl, what) in by else '-: -'
+                 for c in comps]
+        if any(n.startswith('implied') and not n.endswith(': -') for n in notes):
+            label = '  implied by its calls' if what.startswith('bpf') else '  implied by hit, miss'
+            print('%-7s %-28s' % ('', label)
+                  + ''.join(' %-37s' % n.split(': ', 1)[-1] for n in notes))
     print('  target of "store on / off": 1.03 + hash/off for unique; for dup50/dup90 what')
     print('  the hit and unique targets imply at the measured hit fraction; its second line,')
-    print('  the ratio the measured hit and miss times imply.  "straddles": the 95% interval')
-    print('  contains the target.')
+    print('  the ratio the measured hit and miss times imply.  "less compress/decompress":')
+    print('  the call less the compressor\'s own time in each kernel (the same code, placed')
+    print('  elsewhere).  "/ (floor + store extra)": a hit against its floor plus what a')
+    print('  dedup-off store spends outside its compressor.  A policy\'s "implied by its')
+    print('  calls": the built-in store plus its domain() and stored() calls, timed alone.')
+    print('  "straddles": the 95% interval contains the target.')
     print()
 
 

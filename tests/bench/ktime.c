@@ -26,7 +26,7 @@
 
 #define PASS(p) (1u << (p))
 #define TIMED (PASS(KT_PASS_OUTER) | PASS(KT_PASS_OUTCOME) | PASS(KT_PASS_FLOOR) | \
-	       PASS(KT_PASS_VERIFY))
+	       PASS(KT_PASS_VERIFY) | PASS(KT_PASS_POLICY))
 #define FLOOR PASS(KT_PASS_FLOOR)
 
 enum how { NONE, FENTRY, KPROBE, TRACEPOINT };
@@ -76,6 +76,12 @@ static const struct probe probes[] = {
 	{ "verify", PASS(KT_PASS_VERIFY), false,
 	  { { FENTRY, "zswap_dedup_same", "verify_entry", "verify_exit" },
 	    { FENTRY, "zswap_dedup_verify", "verify_alt_entry", "verify_alt_exit" } } },
+	{ "policy_domain", PASS(KT_PASS_POLICY), false,
+	  { { FENTRY, "zswap_dedup_bpf_domain", "policy_domain_entry",
+	      "policy_domain_exit" } } },
+	{ "policy_stored", PASS(KT_PASS_POLICY), false,
+	  { { FENTRY, "zswap_dedup_bpf_stored", "policy_stored_entry",
+	      "policy_stored_exit" } } },
 	{ "calib_fentry", PASS(KT_PASS_CALIB_FENTRY), false,
 	  { { FENTRY, "__task_pid_nr_ns", "calib_fentry", "calib_fexit" } } },
 	{ "calib_kprobe", PASS(KT_PASS_CALIB_KPROBE), false,
@@ -92,12 +98,15 @@ static const char *const kind_names[KT_NR_KINDS] = {
 	[KT_HASH] = "hash", [KT_COMPRESS] = "compress",
 	[KT_DECOMPRESS] = "decompress", [KT_DECOMPRESS_LOAD] = "decompress_load",
 	[KT_MEMCMP] = "memcmp", [KT_VERIFY] = "verify",
+	[KT_POLICY_DOMAIN] = "policy_domain",
+	[KT_POLICY_STORED] = "policy_stored",
 	[KT_CALIB_FENTRY] = "calib_fentry",
 	[KT_CALIB_KPROBE] = "calib_kprobe",
 };
 
 static const char *const pass_names[KT_NR_PASSES] = {
-	"outer", "outcome", "floor", "verify", "calib_fentry", "calib_kprobe",
+	"outer", "outcome", "floor", "verify", "policy", "calib_fentry",
+	"calib_kprobe",
 };
 
 struct summary {

@@ -23,6 +23,7 @@ enum kt_pass {
 	KT_PASS_FLOOR,		/* the same plus hash, compress, decompress,
 				 * memcmp inside them */
 	KT_PASS_VERIFY,		/* the same plus the dedup compare alone */
+	KT_PASS_POLICY,		/* the same plus the BPF policy's calls */
 	KT_PASS_CALIB_FENTRY,	/* kt_calibrate()'s */
 	KT_PASS_CALIB_KPROBE,
 	KT_NR_PASSES

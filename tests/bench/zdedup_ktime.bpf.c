@@ -28,6 +28,9 @@
  *            dedup compare) alone, for kernels where memcmp cannot be
  *            probed: its time less the floor pass's decompress is the
  *            compare, with no probe nested inside it
+ *   policy   outer plus the attached BPF policy's calls from
+ *            zswap_store(): domain() and stored(), each whole (RCU
+ *            section, trampoline, program)
  *   calib    an fentry/fexit and a kprobe/kretprobe pair around
  *            __task_pid_nr_ns(), a few instructions getpid(2) calls:
  *            what a pair of probes adds to a measured call
@@ -376,6 +379,40 @@ SEC("fexit/zswap_dedup_verify")
 int BPF_PROG(verify_alt_exit)
 {
 	floor_record(KT_F_VERIFY, KT_VERIFY);
+	return 0;
+}
+
+/* --- policy pass ----------------------------------------------------------- */
+
+/* An attached BPF policy as zswap_store() calls it (mm/zswap_bpf.c): the
+ * RCU section, the indirect call through the struct_ops trampoline and
+ * the program, with the domain validated.  Never called without one. */
+SEC("fentry/zswap_dedup_bpf_domain")
+int BPF_PROG(policy_domain_entry)
+{
+	floor_enter(KT_F_POLICY_DOMAIN, false);
+	return 0;
+}
+
+SEC("fexit/zswap_dedup_bpf_domain")
+int BPF_PROG(policy_domain_exit)
+{
+	floor_record(KT_F_POLICY_DOMAIN, KT_POLICY_DOMAIN);
+	return 0;
+}
+
+/* The optional stored() op, called only while the policy has one. */
+SEC("fentry/zswap_dedup_bpf_stored")
+int BPF_PROG(policy_stored_entry)
+{
+	floor_enter(KT_F_POLICY_STORED, false);
+	return 0;
+}
+
+SEC("fexit/zswap_dedup_bpf_stored")
+int BPF_PROG(policy_stored_exit)
+{
+	floor_record(KT_F_POLICY_STORED, KT_POLICY_STORED);
 	return 0;
 }
 

@@ -30,6 +30,10 @@ enum kt_kind {
 	KT_DECOMPRESS_LOAD,	/* acomp decompress inside zswap_load() */
 	KT_MEMCMP,		/* memcmp(page, copy, 4096) */
 	KT_VERIFY,		/* zswap_dedup_same(): decompress + memcmp */
+	/* an attached BPF policy, as zswap_store() calls it: the domain()
+	 * op, the stored() op, each with its RCU section and trampoline */
+	KT_POLICY_DOMAIN,
+	KT_POLICY_STORED,
 	/* probe overhead: an fentry/fexit (kprobe/kretprobe) pair around
 	 * __task_pid_nr_ns(), whose own work is a few instructions */
 	KT_CALIB_FENTRY,
@@ -44,6 +48,8 @@ enum kt_floor {
 	KT_F_DECOMPRESS,
 	KT_F_MEMCMP,
 	KT_F_VERIFY,
+	KT_F_POLICY_DOMAIN,
+	KT_F_POLICY_STORED,
 	KT_F_CALIB,
 	KT_NR_FLOORS
 };

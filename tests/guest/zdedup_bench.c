@@ -38,11 +38,16 @@
  * measurements: "on_outcome" (stores split by dedup outcome, when the
  * kernel has the zswap_dedup_store tracepoint), "on_floor" (the page
  * hash, compress, decompress and memcmp timed inside those calls) and,
- * for workloads with copies, "on_verify" (the dedup compare alone).  Each
+ * for workloads with copies, "on_verify" (the dedup compare alone); in
+ * the first POLICY_PASS_REPS repetitions, "bpf_POLICY_policy" (each BPF
+ * policy's domain() and stored() calls timed inside the stores) and
+ * "off_floor" (dedup off, the compressor timed inside the stores).  Each
  * timed run prints a "kernel" line of medians and means per kind of call.
  *
  * -O runs dedup off only (the runs to compare with a kernel built without
- * dedup); -S off and on only (the scale runs); -K no in-kernel timing.
+ * dedup), plus one "off_floor" run per workload (the compressor's own
+ * time in this kernel); -S off and on only (the scale runs); -K no
+ * in-kernel timing.
  *
  * Output: one "BENCH {json}" line per result, for scripts/bench.sh.
  *
@@ -232,6 +237,9 @@ static int measure_meta(struct bench *b)
 }
 
 #define MAX_POLICIES 4
+/* Repetitions that also time each policy's calls (mode "bpf_P_policy")
+ * and, with dedup off, the floors of plain stores ("off_floor") */
+#define POLICY_PASS_REPS 3
 static const char *policies[MAX_POLICIES];
 static int nr_policies;
 
@@ -309,13 +317,42 @@ static int bench_workload(const struct workload *w, size_t mib, int reps,
 			    run(&b, c->mode, rep, b.buf, b.idx, b.pages, KT_PASS_OUTER))
 				goto out;
 		}
+		/*
+		 * Dedup off, compared with a kernel built without it: the
+		 * compressor's own time, once per boot and workload.  Both
+		 * kernels run the same compressor code, so a difference
+		 * there is where the code landed, not what zswap does.
+		 */
+		if (suite == SUITE_OFF && rep == 0 && kt_has_pass(kt, KT_PASS_FLOOR) &&
+		    (set_dedup(&b, false) ||
+		     run(&b, "off_floor", rep, b.buf, b.idx, b.pages, KT_PASS_FLOOR)))
+			goto out;
 		if (suite != SUITE_FULL)
 			continue;
+		/*
+		 * Each BPF policy's own calls, in the first repetitions: the
+		 * probes around them would weigh on the timed runs above.
+		 */
+		for (int p = 0; rep < POLICY_PASS_REPS && p < nr_policies &&
+		     kt_has_pass(kt, KT_PASS_POLICY); p++) {
+			const struct config *c = &configs[n - nr_policies + p];
+			char mode[48];
+
+			snprintf(mode, sizeof(mode), "%s_policy", c->mode);
+			if (apply(&b, c, &policy) ||
+			    run(&b, mode, rep, b.buf, b.idx, b.pages, KT_PASS_POLICY))
+				goto out;
+		}
 		if (set_dedup(&b, false) ||
 		    run(&b, "ideal", rep, b.ref, NULL, b.distinct, -1))
 			goto out;
-		/* A kernel without dedup: the floors of its plain stores. */
-		if (!have_dedup && kt_has_pass(kt, KT_PASS_FLOOR) &&
+		/*
+		 * The floors of plain stores: what a store spends besides
+		 * compressing, in the same calls (every repetition on a
+		 * kernel without dedup, the first ones otherwise).
+		 */
+		if ((!have_dedup || rep < POLICY_PASS_REPS) &&
+		    kt_has_pass(kt, KT_PASS_FLOOR) &&
 		    run(&b, "off_floor", rep, b.buf, b.idx, b.pages, KT_PASS_FLOOR))
 			goto out;
 		if (!have_dedup)

@@ -38,6 +38,11 @@ STORE_OFF = {'lzo': 20000.0, 'lz4': 16000.0, 'zstd': 60000.0}
 LOAD_OFF = 8000.0
 HASH, DECOMP, MEMCMP, COMPRESS, PROBE = 1100.0, 1100.0, 300.0, 12000.0, 100.0
 HIT, MISS = 3000.0, 23000.0
+# the policy pass: domain() and stored() per policy, probe included
+POLICY_CALLS = {'memcg': (300.0, None), 'tenant': (600.0, 500.0), 'adaptive': (500.0, 450.0)}
+POLICY_REPS = 3
+# dedup off, floor pass: what a store spends besides compressing
+STORE_EXTRA = 5000.0
 # load on / off per repetition: a known spread for the interval
 LOAD_RATIOS = (0.99, 1.01, 1.00, 1.02, 0.98, 1.00, 1.01, 0.99, 1.03)
 
@@ -103,7 +108,23 @@ def main_log():
                     out.append(kline(comp, wl, f'bpf_{pol}', rep,
                                      stats(store=(PAGES, f * 1.05 * off * drift),
                                            load=(PAGES, lo))))
+                if rep < POLICY_REPS:
+                    for pol, (dom, sto) in POLICY_CALLS.items():
+                        calls = dict(policy_domain=(PAGES, dom))
+                        if sto is not None:
+                            calls['policy_stored'] = (PAGES, sto)
+                        out.append(run_line(comp, wl, f'bpf_{pol}_policy', rep, pool_on))
+                        out.append(kline(comp, wl, f'bpf_{pol}_policy', rep,
+                                         stats(store=(PAGES, off), load=(PAGES, lo), **calls),
+                                         'policy'))
                 out.append(run_line(comp, wl, 'ideal', rep, pool_on))
+                if rep < POLICY_REPS:
+                    # the compressor's probe pair rides inside the store
+                    out.append(run_line(comp, wl, 'off_floor', rep, pool_off))
+                    out.append(kline(comp, wl, 'off_floor', rep,
+                                     stats(store=(PAGES, COMPRESS + 2 * PROBE + STORE_EXTRA),
+                                           load=(PAGES, lo), compress=(PAGES, COMPRESS),
+                                           decompress_load=(PAGES, 900.0)), 'floor'))
                 if wl == 'unique':
                     oc = stats(unhashed=(0, 0), miss=(PAGES, MISS))
                     oc = {'miss': oc['miss']}
@@ -134,18 +155,28 @@ def main_log():
 PAIR_RATIO = (1.004, 1.006, 1.005)
 
 
+# ... all of it in the compressor: the calls less their compressor match
 def pair_log(pair, side):
     out = []
+    f = PAIR_RATIO[pair - 1] if side == 'dedup' else 1.0
     for comp in COMPS:
         out.append(line('info', kernel='6.12-test', compressor=comp, dedup=side == 'dedup',
                         mib=64, reps=3, suite='offonly', label=f'pair{pair}-{side}'))
+        if comp == COMPS[0]:
+            out.append(line('kernel', compressor=comp, mode='calib', **{'pass': 'calib_fentry'},
+                            samples=1, dropped=0, stats=stats(calib_fentry=(20000, PROBE))))
         for wl in WLS:
             for rep in range(3):
-                f = PAIR_RATIO[pair - 1] if side == 'dedup' else 1.0
                 out.append(run_line(comp, wl, 'off', rep, 3 << 20))
                 out.append(kline(comp, wl, 'off', rep,
                                  stats(store=(PAGES, STORE_OFF[comp] * f),
                                        load=(PAGES, LOAD_OFF * f))))
+            out.append(run_line(comp, wl, 'off_floor', 0, 3 << 20))
+            out.append(kline(comp, wl, 'off_floor', 0,
+                             stats(store=(PAGES, 1.1 * STORE_OFF[comp]), load=(PAGES, LOAD_OFF),
+                                   compress=(PAGES, COMPRESS + STORE_OFF[comp] * (f - 1)),
+                                   decompress_load=(PAGES, 900.0 + LOAD_OFF * (f - 1))),
+                             'floor'))
     return out
 
 
@@ -278,6 +309,34 @@ def tests(tmp):
           and co['compiled_out_ci_units'] == '3 boot pairs'
           and co['store_off_over_compiled_out_ci95'][0] < gm < co['store_off_over_compiled_out_ci95'][1])
     check('compiled-out flag', res['compiled_out'] is True)
+    check('off / compiled out less the compressor: 1.0 when the compressor alone differs',
+          co['store_own_off_over_compiled_out'] == 1.0
+          and co['load_own_off_over_compiled_out'] == 1.0
+          and close(co['store_own_ns_compiled_out'], STORE_OFF['lzo'] - COMPRESS + PROBE),
+          f"{co['store_own_off_over_compiled_out']} {co['load_own_off_over_compiled_out']}")
+    want_c = math.exp(statistics.fmean(
+        math.log((COMPRESS + STORE_OFF['lzo'] * (x - 1) - PROBE) / (COMPRESS - PROBE))
+        for x in PAIR_RATIO))
+    check('compressor alone, dedup kernel / compiled out',
+          close(co['compress_off_over_compiled_out'], want_c, 1e-4)
+          and co['decompress_off_over_compiled_out'] > 1.0, co['compress_off_over_compiled_out'])
+
+    # the policies' own calls, net of the probe, and what they imply
+    t = k['lz4']['dup50']
+    check('policy calls net of the probe',
+          t['policy_tenant_domain_ns'] == 500.0 and t['policy_tenant_stored_ns'] == 400.0
+          and t['policy_memcg_domain_ns'] == 200.0 and t['policy_memcg_stored_ns'] is None)
+    check('tenant: store ratio implied by its calls',
+          close(t['store_bpf_tenant_implied_over_builtin'],
+                (t['store_ns_on'] + 900.0) / t['store_ns_on'], 1e-4))
+
+    # a hit against its floor plus a plain store's work besides compressing
+    floor = (HASH - PROBE) + (DECOMP - PROBE) + MEMCMP
+    check('store extra from the off_floor pass, both probe pairs off',
+          d50['store_extra_ns_off'] == STORE_EXTRA, d50['store_extra_ns_off'])
+    check('hit / (floor + store extra)',
+          close(d50['hit_over_floor_and_store_extra'], (HIT - PROBE) / (floor + STORE_EXTRA), 1e-4)
+          and d50['hit_extra_ns'] == HIT - PROBE - floor)
 
     # scale
     sc = res['scale']
