@@ -346,12 +346,15 @@ def kernel_cell(krecs, runs, kinfo, workload):
     # metadata, tree, charge, counters), next to what a plain store does
     # beyond compressing (the same bookkeeping plus the zpool's copy):
     # dedup off, the store less the compressor, net of its probe.
-    # Both from the same calls where the off_floor pass ran (the store
-    # carries the compressor's probe: one more pair to take off).
+    # Per call where the off_floor pass ran (the store less the compressor
+    # timed inside it, net of the store's and the compressor's probes).
     k['hit_extra_ns'] = median(v - hit_floor[r] for r, v in hit_net.items() if r in hit_floor)
-    extra = {r: v - per_rep(krecs, 'off_floor', 'compress')[r] - 2 * (k['probe_ns'] or 0)
-             for r, v in per_rep(krecs, 'off_floor', 'store').items()
-             if r in per_rep(krecs, 'off_floor', 'compress')}
+    extra = {r: v - 2 * (k['probe_ns'] or 0)
+             for r, v in per_rep(krecs, 'off_floor', 'store_own').items()}
+    if not extra:
+        extra = {r: v - per_rep(krecs, 'off_floor', 'compress')[r] - 2 * (k['probe_ns'] or 0)
+                 for r, v in per_rep(krecs, 'off_floor', 'store').items()
+                 if r in per_rep(krecs, 'off_floor', 'compress')}
     if not extra:
         comp_net = {r: v - overhead('compress') for r, v in floors['compress'].items()}
         extra = {r: off[r] - comp_net[r] for r in off if r in comp_net}
@@ -429,12 +432,12 @@ def compiled_out(krecs_off):
     the offonly boots: label "pairN-dedup" / "pairN-stock".
 
     Both kernels run the same compressor code, yet where the linker put it
-    differs, and under TCG that alone moves its time (a loop crossing a
-    4 KiB page cannot chain its translated blocks).  Each boot's off_floor
-    run times the compressor apart, so the ratios also come without it:
+    differs, and under TCG that alone moves its time (translated blocks
+    chain only within a 4 KiB page; the soft TLB).  Each boot's off_floor
+    runs time the compressor apart, so the ratios also come without it:
     compress/decompress_off_over_compiled_out (the compressor alone) and
-    store/load_own_off_over_compiled_out (the call less its compressor's
-    median, net of the probe: zswap's own code)."""
+    store/load_own_off_over_compiled_out (each call less the compressor
+    timed inside it, net of the probe: zswap's own code)."""
     cells = {}
     probe = {r['_info'].get('label', ''): r['stats']['calib_fentry']['median']
              for r in krecs_off if r['mode'] == 'calib' and 'calib_fentry' in r['stats']}
@@ -445,9 +448,11 @@ def compiled_out(krecs_off):
         pair = label.split('-')[0]
         side = 'dedup' if with_dedup(r) else 'stock'
         cell = cells.setdefault((r['compressor'], r['workload']), {})
-        kinds = ('store', 'load') if r['mode'] == 'off' else tuple(OWN.values())
+        kinds = ('store', 'load') if r['mode'] == 'off' else \
+            tuple(OWN.values()) + ('store_own', 'load_own')
         for kind in kinds:
             if kind in r['stats']:
+                # each less the probe pair of its floor
                 v = r['stats'][kind]['median']
                 if r['mode'] == 'off_floor':
                     v -= probe.get(label, 0)
@@ -461,6 +466,9 @@ def compiled_out(krecs_off):
                                             for s in ('dedup', 'stock'))]
 
             def own(side, p):
+                # per call where the probe gave it, else the difference of medians
+                if (f'{kind}_own', side, p) in cell:
+                    return median(cell[(f'{kind}_own', side, p)].values())
                 return median(cell[(kind, side, p)].values()) - median(cell[(floor, side, p)].values())
             name = f'{kind}_own_off_over_compiled_out'
             res[name], res[name + '_ci95'] = ratio_ci([own('dedup', p) / own('stock', p)

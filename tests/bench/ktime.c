@@ -100,6 +100,7 @@ static const char *const kind_names[KT_NR_KINDS] = {
 	[KT_MEMCMP] = "memcmp", [KT_VERIFY] = "verify",
 	[KT_POLICY_DOMAIN] = "policy_domain",
 	[KT_POLICY_STORED] = "policy_stored",
+	[KT_STORE_OWN] = "store_own", [KT_LOAD_OWN] = "load_own",
 	[KT_CALIB_FENTRY] = "calib_fentry",
 	[KT_CALIB_KPROBE] = "calib_kprobe",
 };

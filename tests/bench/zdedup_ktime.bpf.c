@@ -23,7 +23,8 @@
  *            the page hash (xxh64 of 4 KiB), the pool's compress and
  *            decompress and the memcmp of 4 KiB, counted only inside
  *            zswap_store() (and, for decompress, zswap_load()) of this
- *            process
+ *            process; each call they ran in also records its time less
+ *            theirs (store_own, load_own), per call
  *   verify   the same plus zswap_dedup_same() (decompress + memcmp: the
  *            dedup compare) alone, for kernels where memcmp cannot be
  *            probed: its time less the floor pass's decompress is the
@@ -71,9 +72,11 @@ struct {
 struct kt_task {
 	u64 store_start[KT_DEPTH];
 	u32 store_outcome[KT_DEPTH];	/* tracepoint result + 1; 0: none */
+	u64 store_inner[KT_DEPTH];	/* ns in timed floors inside it */
 	u32 store_depth;		/* zswap_store() calls in progress */
 	u32 load_depth;			/* zswap_load() calls in progress */
 	u64 load_start;
+	u64 load_inner;
 	u64 floor_start[KT_NR_FLOORS];	/* 0: not timing this floor */
 };
 
@@ -129,6 +132,7 @@ int BPF_PROG(store_entry)
 	d = t->store_depth++;
 	if (d < KT_DEPTH) {
 		t->store_outcome[d] = 0;
+		t->store_inner[d] = 0;
 		t->store_start[d] = bpf_ktime_get_ns();	/* last: not timed */
 	}
 	return 0;
@@ -154,6 +158,8 @@ int BPF_PROG(store_exit, void *folio, u64 ret)
 	else
 		kind = KT_STORE;
 	record(kind, now - t->store_start[d]);
+	if (t->store_inner[d] && kind != KT_STORE_FAIL)
+		record(KT_STORE_OWN, now - t->store_start[d] - t->store_inner[d]);
 	return 0;
 }
 
@@ -164,8 +170,10 @@ int BPF_PROG(load_entry)
 
 	if (!t)
 		return 0;
-	if (!t->load_depth++)
+	if (!t->load_depth++) {
+		t->load_inner = 0;
 		t->load_start = bpf_ktime_get_ns();
+	}
 	return 0;
 }
 
@@ -178,6 +186,8 @@ int BPF_PROG(load_exit, void *folio, u64 ret)
 	if (!t || !t->load_depth || --t->load_depth)
 		return 0;
 	record(ret & 0xff ? KT_LOAD : KT_LOAD_FAIL, now - t->load_start);
+	if (t->load_inner && (ret & 0xff))
+		record(KT_LOAD_OWN, now - t->load_start - t->load_inner);
 	return 0;
 }
 
@@ -230,13 +240,35 @@ static __always_inline u64 floor_exit(struct kt_task *t, u64 now, u32 f)
 	return now - start;
 }
 
+/*
+ * Charge @ns of floor @f to the call it ran in, which then also records
+ * its own time (KT_STORE_OWN, KT_LOAD_OWN): the floors of the floor pass
+ * only, not the dedup compare (it contains a floor) or a policy's calls.
+ */
+static __always_inline void floor_charge(struct kt_task *t, u32 f, u64 ns)
+{
+	u32 d;
+
+	if (f != KT_F_HASH && f != KT_F_COMPRESS && f != KT_F_DECOMPRESS &&
+	    f != KT_F_MEMCMP)
+		return;
+	d = t->store_depth;
+	if (d >= 1 && d <= KT_DEPTH)
+		t->store_inner[d - 1] += ns;
+	else if (t->load_depth)
+		t->load_inner += ns;
+}
+
 static __always_inline void floor_record(u32 f, u32 kind)
 {
 	u64 now = bpf_ktime_get_ns();
-	u64 ns = floor_exit(task(false), now, f);
+	struct kt_task *t = task(false);
+	u64 ns = floor_exit(t, now, f);
 
-	if (ns)
-		record(kind, ns);
+	if (!t || !ns)
+		return;
+	record(kind, ns);
+	floor_charge(t, f, ns);
 }
 
 /* The page hash: xxh64(page, PAGE_SIZE, seed). */
@@ -346,8 +378,10 @@ int BPF_PROG(decompress_exit)
 	struct kt_task *t = task(false);
 	u64 ns = floor_exit(t, now, KT_F_DECOMPRESS);
 
-	if (t && ns)
-		record(t->store_depth ? KT_DECOMPRESS : KT_DECOMPRESS_LOAD, ns);
+	if (!t || !ns)
+		return 0;
+	record(t->store_depth ? KT_DECOMPRESS : KT_DECOMPRESS_LOAD, ns);
+	floor_charge(t, KT_F_DECOMPRESS, ns);
 	return 0;
 }
 

@@ -34,6 +34,10 @@ enum kt_kind {
 	 * op, the stored() op, each with its RCU section and trampoline */
 	KT_POLICY_DOMAIN,
 	KT_POLICY_STORED,
+	/* a call less the floors timed inside it (hash, compress, decompress,
+	 * memcmp), per call: zswap's own time; only where a floor ran */
+	KT_STORE_OWN,
+	KT_LOAD_OWN,
 	/* probe overhead: an fentry/fexit (kprobe/kretprobe) pair around
 	 * __task_pid_nr_ns(), whose own work is a few instructions */
 	KT_CALIB_FENTRY,
