@@ -289,6 +289,8 @@ def tests(tmp):
     check('bpf memcg / built-in', close(k['zstd']['dup90']['store_bpf_memcg_over_builtin'], 1.01))
     check('bpf tenant / built-in', close(k['lz4']['dup50']['store_bpf_tenant_over_builtin'], 1.03))
     check('adaptive store / off', close(lzo['store_bpf_adaptive_over_off'], 1.05))
+    check('the policy pass is no end-to-end configuration',
+          not any('_policy' in key for key in res['workloads']['dup50']))
 
     # floors, hits, implied ratio
     d50 = k['lzo']['dup50']
