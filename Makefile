@@ -5,7 +5,7 @@
 #   make check      all tests: host tests, runner self-tests, VM suites
 #   make demo       the demo scenario in the VM
 #   make bench      the benchmarks in the VM (not part of check; about
-#                   45 minutes: BENCH_* variables in scripts/bench.sh)
+#                   50 minutes: BENCH_* variables in scripts/bench.sh)
 #   make bench-scale  per-call times as the index grows (64 MiB to 1 GiB)
 #   make soak       randomized concurrent soak on the sanitizer kernel
 #                   (KASAN, kmemleak, fault injection; about 15 minutes;
