@@ -63,8 +63,7 @@ sync_tree() {
 		echo "       run 'make patches' to export them, or 'git -C build/linux reset --hard $base'." >&2
 		exit 1
 	fi
-	# The cover letter (0000-cover-letter.patch) is mail, not a patch.
-	patches=$(ls "$top"/kernel-patches/*.patch 2>/dev/null | grep -v '/0000-' || true)
+	patches=$(ls "$top"/kernel-patches/*.patch 2>/dev/null || true)
 	n=$(echo "$patches" | grep -c . || true)
 	echo "==> applying kernel-patches/ ($n patches) to build/linux"
 	g reset -q --hard "$base"
@@ -84,8 +83,9 @@ export_series() {
 		echo "warning: uncommitted edits in build/linux are not exported:" >&2
 		g status --short --untracked-files=no >&2
 	fi
-	# Keeps the cover letter, which is written by hand.
-	find "$top/kernel-patches" -name '*.patch' ! -name '0000-*' -delete
+	# One file per commit; the cover letter (cover-letter.txt, written by
+	# hand) is not a patch and stays.
+	find "$top/kernel-patches" -name '*.patch' -delete
 	g format-patch -q --no-signature --zero-commit -o "$top/kernel-patches" "$base..HEAD"
 	echo "$(series_hash) $(g rev-parse HEAD)" > "$stamp"
 	ls -1 "$top"/kernel-patches/*.patch 2>/dev/null | sed "s|$top/||" || echo "(series is empty)"

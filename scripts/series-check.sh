@@ -53,7 +53,7 @@ g am --abort >/dev/null 2>&1 || true
 g reset -q --hard "$base"
 mkdir -p "$out"
 
-patches=$(ls "$top"/kernel-patches/[0-9]*.patch | grep -v '/0000-')
+patches=$(ls "$top"/kernel-patches/[0-9]*.patch)
 n=$(echo "$patches" | wc -l)
 i=0
 for p in $patches; do
