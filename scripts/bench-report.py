@@ -347,27 +347,15 @@ def kernel_cell(krecs, runs, kinfo, workload):
     # What a hit does beyond its floor (lookup, reference, the slot's
     # metadata, tree, charge, counters), next to what a plain store does
     # beyond compressing (the same bookkeeping plus the zpool's copy):
-    # dedup off, the store less the compressor, net of its probe.
-    # Per call where the off_floor pass ran (the store less the compressor
-    # timed inside it, net of the store's and the compressor's probes).
+    # dedup off, per call, the store less the compressor timed inside it,
+    # net of the store's and the compressor's probes (off_floor pass).
     k['hit_extra_ns'] = median(v - hit_floor[r] for r, v in hit_net.items() if r in hit_floor)
     extra = {r: v - 2 * (k['probe_ns'] or 0)
              for r, v in per_rep(krecs, 'off_floor', 'store_own').items()}
-    if not extra:
-        extra = {r: v - per_rep(krecs, 'off_floor', 'compress')[r] - 2 * (k['probe_ns'] or 0)
-                 for r, v in per_rep(krecs, 'off_floor', 'store').items()
-                 if r in per_rep(krecs, 'off_floor', 'compress')}
-    if not extra:
-        comp_net = {r: v - overhead('compress') for r, v in floors['compress'].items()}
-        extra = {r: off[r] - comp_net[r] for r in off if r in comp_net}
     k['store_extra_ns_off'] = median(extra.values())
-    hit_r = median(hit_net.values())
-    floor_r = median(hit_floor.values())
     put('hit_over_floor_and_store_extra',
         [hit_net[r] / (hit_floor[r] + extra[r]) for r in hit_net
-         if r in hit_floor and r in extra] or
-        ([hit_r / (floor_r + k['store_extra_ns_off'])]
-         if None not in (hit_r, floor_r, k['store_extra_ns_off']) else []))
+         if r in hit_floor and r in extra])
 
     # Each policy's own calls from zswap_store(), net of the probe: the
     # domain() call whole (RCU section, indirect call, trampoline,
@@ -451,7 +439,7 @@ def compiled_out(krecs_off):
         side = 'dedup' if with_dedup(r) else 'stock'
         cell = cells.setdefault((r['compressor'], r['workload']), {})
         kinds = ('store', 'load') if r['mode'] == 'off' else \
-            tuple(OWN.values()) + ('store_own', 'load_own')
+            tuple(OWN.values()) + tuple(f'{kind}_own' for kind in OWN)
         for kind in kinds:
             if kind in r['stats']:
                 # each less the probe pair of its floor
@@ -464,14 +452,11 @@ def compiled_out(krecs_off):
         res = {}
         pairs = sorted({p for (_, _, p) in cell})
         for kind, floor in OWN.items():
-            both = [p for p in pairs if all((x, s, p) in cell for x in (kind, floor)
+            both = [p for p in pairs if all((x, s, p) in cell for x in (f'{kind}_own', floor)
                                             for s in ('dedup', 'stock'))]
 
             def own(side, p):
-                # per call where the probe gave it, else the difference of medians
-                if (f'{kind}_own', side, p) in cell:
-                    return median(cell[(f'{kind}_own', side, p)].values())
-                return median(cell[(kind, side, p)].values()) - median(cell[(floor, side, p)].values())
+                return median(cell[(f'{kind}_own', side, p)].values())
             name = f'{kind}_own_off_over_compiled_out'
             res[name], res[name + '_ci95'] = ratio_ci([own('dedup', p) / own('stock', p)
                                                        for p in both])

@@ -46,8 +46,8 @@
  *
  * -O runs dedup off only (the runs to compare with a kernel built without
  * dedup), each followed by an "off_floor" run (the compressor's time in
- * this kernel, and the calls' time less it); -S off and on only (the scale runs); -K no
- * in-kernel timing.
+ * this kernel, and the calls' time less it); -S off and on only (the
+ * scale runs); -K no in-kernel timing.
  *
  * Output: one "BENCH {json}" line per result, for scripts/bench.sh.
  *
@@ -261,6 +261,21 @@ static int use_policy(const char *policy)
 	return 0;
 }
 
+/*
+ * Whether repetition @rep also times the floors of plain stores, dedup
+ * off ("off_floor"): what a store spends besides compressing, in the same
+ * calls.  In every repetition of -O, to compare with a kernel built
+ * without dedup (both run the same compressor code, so a difference there
+ * is where the code landed, not what zswap does) and on such a kernel; in
+ * the first ones of the main suite otherwise.
+ */
+static bool off_floor_due(const struct bench *b, int rep)
+{
+	if (suite == SUITE_SCALE || !kt_has_pass(kt, KT_PASS_FLOOR))
+		return false;
+	return suite == SUITE_OFF || !b->have_dedup || rep < POLICY_PASS_REPS;
+}
+
 /* A configuration timed against the others, run by run. */
 struct config {
 	const char *mode;
@@ -317,13 +332,7 @@ static int bench_workload(const struct workload *w, size_t mib, int reps,
 			    run(&b, c->mode, rep, b.buf, b.idx, b.pages, KT_PASS_OUTER))
 				goto out;
 		}
-		/*
-		 * Dedup off, compared with a kernel built without it: the
-		 * compressor's time, and the calls' time less it.  Both
-		 * kernels run the same compressor code, so a difference
-		 * there is where the code landed, not what zswap does.
-		 */
-		if (suite == SUITE_OFF && kt_has_pass(kt, KT_PASS_FLOOR) &&
+		if (off_floor_due(&b, rep) &&
 		    (set_dedup(&b, false) ||
 		     run(&b, "off_floor", rep, b.buf, b.idx, b.pages, KT_PASS_FLOOR)))
 			goto out;
@@ -345,15 +354,6 @@ static int bench_workload(const struct workload *w, size_t mib, int reps,
 		}
 		if (set_dedup(&b, false) ||
 		    run(&b, "ideal", rep, b.ref, NULL, b.distinct, -1))
-			goto out;
-		/*
-		 * The floors of plain stores: what a store spends besides
-		 * compressing, in the same calls (every repetition on a
-		 * kernel without dedup, the first ones otherwise).
-		 */
-		if ((!have_dedup || rep < POLICY_PASS_REPS) &&
-		    kt_has_pass(kt, KT_PASS_FLOOR) &&
-		    run(&b, "off_floor", rep, b.buf, b.idx, b.pages, KT_PASS_FLOOR))
 			goto out;
 		if (!have_dedup)
 			continue;
