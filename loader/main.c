@@ -38,6 +38,8 @@ static const char help_fmt[] =
 "  get CGROUP                          CGROUP's effective mode, and from where\n"
 "  list                                per-cgroup entries of the loaded policy\n"
 "  prune [--dry-run]                   drop entries of cgroups that are gone\n"
+"  estimate [CGROUP...] [--group A,B]  what dedup would save here, on any\n"
+"                                      kernel (reads the processes' pages)\n"
 "\n"
 "CGROUP: a cgroup v2 path (absolute or under the cgroup2 mount),\n"
 "  --unit NAME (a systemd unit or slice) or --pid PID.\n"
@@ -64,6 +66,7 @@ static const struct {
 	{ "get",	cmd_get },
 	{ "list",	cmd_list },
 	{ "prune",	cmd_prune },
+	{ "estimate",	cmd_estimate },
 };
 
 /* libbpf's messages: warnings always (they explain failures), debug on -v. */
@@ -141,14 +144,14 @@ static int run(int argc, char **argv)
 		if (!json_output)
 			fprintf(stderr, help_fmt, prog_name, prog_name);
 		p_err("which command? (load, unload, apply, status, set, unset, get, "
-		      "list, prune; see --help)");
+		      "list, prune, estimate; see --help)");
 		return EXIT_USAGE;
 	}
 	for (size_t c = 0; c < sizeof(commands) / sizeof(commands[0]); c++)
 		if (!strcmp(argv[i], commands[c].name))
 			return commands[c].fn(argc - i, argv + i);
 	p_err("unknown command '%s' (load, unload, apply, status, set, unset, get, "
-	      "list, prune; see --help)", argv[i]);
+	      "list, prune, estimate; see --help)", argv[i]);
 	return EXIT_USAGE;
 }
 

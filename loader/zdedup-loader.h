@@ -26,6 +26,9 @@
  *   status_rows.c   status: per-cgroup figures, from the maps and memory.stat
  *   status_print.c  status: text, JSON and Prometheus output
  *   status.h        what those three share
+ *   cmd_estimate.c  estimate (command line, scope, driving the scan)
+ *   estimate_*.c    estimate: page scanning, the hash table, output
+ *   estimate.h      what those share
  */
 #ifndef ZDEDUP_LOADER_H
 #define ZDEDUP_LOADER_H
@@ -432,5 +435,6 @@ int cmd_list(int argc, char **argv);
 int cmd_get(int argc, char **argv);
 int cmd_prune(int argc, char **argv);
 int cmd_apply(int argc, char **argv);
+int cmd_estimate(int argc, char **argv);
 
 #endif /* ZDEDUP_LOADER_H */

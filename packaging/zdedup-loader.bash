@@ -3,7 +3,8 @@
 # Commands and each command's options are read from the loader's own
 # --help, so that the completion follows the installed version; policies,
 # modes, cgroups (under /sys/fs/cgroup), systemd units and .bpf.o/.conf
-# files are completed where the command takes them.
+# files are completed where the command takes them (estimate: any number
+# of cgroups, and comma-separated ones after --group).
 
 _zdedup_loader_commands()
 {
@@ -50,7 +51,12 @@ _zdedup_loader()
 	--pid)
 		COMPREPLY=($(compgen -W "$(ps -e -o pid= 2>/dev/null)" -- "$cur"))
 		return ;;
-	group)
+	group | --max-pages | --timeout)
+		return ;;
+	--group)	# estimate: cgroups separated by commas
+		COMPREPLY=($(_zdedup_loader_cgroups "${cur##*,}"))
+		[[ $cur == *,* ]] && COMPREPLY=("${COMPREPLY[@]/#/${cur%,*},}")
+		compopt -o nospace
 		return ;;
 	esac
 
@@ -71,7 +77,7 @@ _zdedup_loader()
 	for ((i = i + 1; i < cword; i++)); do
 		case ${words[i]} in
 		--unit | --pid) ((i++, nargs++)) ;;	# in place of a cgroup path
-		--window | --min-hit-rate | --backoff) ((i++)) ;;
+		--window | --min-hit-rate | --backoff | --group | --max-pages | --timeout) ((i++)) ;;
 		-*) ;;
 		*) ((nargs++)) ;;
 		esac
@@ -96,6 +102,9 @@ _zdedup_loader()
 			COMPREPLY=($(_zdedup_loader_cgroups "$cur"))
 			compopt -o nospace
 		fi ;;
+	estimate)	# any number of cgroups
+		COMPREPLY=($(_zdedup_loader_cgroups "$cur"))
+		compopt -o nospace ;;
 	status)
 		;;
 	esac

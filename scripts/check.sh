@@ -37,6 +37,9 @@ fi
 # make bench's statistics (medians, paired ratios, intervals) on synthetic
 # logs (a fraction of a second).
 "$top/tests/host/test_bench_report.py" | tee "$out/bench-report.tap"
+# zdedup-loader estimate against processes of known content, in cgroups
+# it creates on this host (as root; a few seconds).
+"$top/tests/host/test_estimate.py" | tee "$out/estimate.tap"
 # zdedup-loader under ASan/UBSan, fed 10,000 generated command lines,
 # configurations and object files (about 4 minutes).
 "$top/tests/host/fuzz_loader.py" | tee "$out/fuzz.tap"
@@ -65,5 +68,5 @@ if [ "$sanitize" = 1 ]; then
 fi
 
 # shellcheck disable=SC2086
-exec python3 "$top/scripts/vm-report.py" --tap "$out/host.tap" --tap "$out/packaging.tap" --tap "$out/bench-report.tap" --tap "$out/fuzz.tap" \
+exec python3 "$top/scripts/vm-report.py" --tap "$out/host.tap" --tap "$out/packaging.tap" --tap "$out/bench-report.tap" --tap "$out/estimate.tap" --tap "$out/fuzz.tap" \
 	$([ -f "$out/sanitize.tap" ] && echo "--tap $out/sanitize.tap") $logs

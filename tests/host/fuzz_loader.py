@@ -64,7 +64,7 @@ NUMBERS = ['0', '1', '-1', '2', '7', '64', '100', '255', '256', '4096',
            '1e3', '1.5', '0.1', '0.0001', '100.0', '100.01', 'nan', 'inf',
            '-0', '+5', ' 5', '5 ', '', '3.125', '1073741824', '1073741825']
 WORDS = ['load', 'unload', 'apply', 'status', 'set', 'unset', 'get', 'list',
-         'prune', 'memcg', 'tenant', 'adaptive', 'builtin', 'none', 'off',
+         'prune', 'estimate', 'memcg', 'tenant', 'adaptive', 'builtin', 'none', 'off',
          'private', 'group', 'policy', 'cgroup', 'unit', 'help', 'version']
 OPTIONS = ['--replace', '--window', '--min-hit-rate', '--backoff', '--json',
            '-j', '-v', '--verbose', '-h', '--help', '-V', '--version',
@@ -129,7 +129,8 @@ def text_value(rng, files):
 # Each command's grammar: a few likely shapes, then noise.
 def command_args(rng, files):
     cmd = pick(rng, ['load', 'unload', 'apply', 'status', 'set', 'unset',
-                     'get', 'list', 'prune', pick(rng, WORDS), value(rng, files)])
+                     'get', 'list', 'prune', 'estimate', pick(rng, WORDS),
+                     value(rng, files)])
     shapes = {
         'load': lambda: [pick(rng, ['memcg', 'tenant', 'adaptive', value(rng, files)])]
         + sum(([pick(rng, ['--window', '--min-hit-rate', '--backoff', '--replace']),
@@ -146,6 +147,12 @@ def command_args(rng, files):
                            pick(rng, NUMBERS)],
         'apply': lambda: [pick(rng, ['--check', value(rng, files)]), value(rng, files)],
         'prune': lambda: [pick(rng, ['--dry-run', '-n', value(rng, files)])],
+        'estimate': lambda: [pick(rng, ['--group', '--max-pages', '--timeout', '--unit',
+                                        '--pid', '--include-swapped', '--no-progress',
+                                        value(rng, files)]),
+                             pick(rng, NUMBERS + ['/', 'a,b', ',', '/,/', value(rng, files)]),
+                             pick(rng, ['--group', '--max-pages', '--timeout']),
+                             pick(rng, NUMBERS)],
     }
     args = [cmd]
     if cmd in shapes and rng.random() < 0.7:

@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A process whose anonymous pages have known contents, for
+ * tests/host/test_estimate.py: `zdedup-loader estimate` must count them to
+ * the page.
+ *
+ *   estimate_workload [--fork] UNIQUE ZERO [NAME:COUNT]...
+ *
+ * maps one private anonymous region (no transparent huge pages) of
+ * UNIQUE + ZERO + sum(COUNT) pages and writes: UNIQUE pages of contents no
+ * other page has, ZERO zero-filled pages, and for each NAME:COUNT, COUNT
+ * pages of one content derived from NAME alone (so every process given
+ * the same NAME holds the same content).  Then it writes "ready\n" and
+ * reads commands from stdin without allocating anything: 'u' unmaps the
+ * region (so that a second estimate sees the process without it) and
+ * answers "unmapped\n"; end of file exits.  --fork forks after writing:
+ * the child shares every page with the parent until it exits (killed).
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+static uint64_t splitmix(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static void fill(unsigned char *p, size_t size, uint64_t seed)
+{
+	for (size_t i = 0; i < size; i += 8) {
+		uint64_t v = splitmix(&seed);
+
+		memcpy(p + i, &v, 8);
+	}
+}
+
+static uint64_t fnv1a(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+	return h;
+}
+
+int main(int argc, char **argv)
+{
+	size_t ps = sysconf(_SC_PAGESIZE), total, at = 0;
+	unsigned long unique, zero, count;
+	uint64_t nonce = 0;
+	int i = 1, fd, do_fork = 0;
+	unsigned char *r;
+	char c, name[256];
+
+	if (argc > 1 && !strcmp(argv[1], "--fork"))
+		do_fork = 1, i++;
+	if (argc - i < 2) {
+		fprintf(stderr, "usage: %s [--fork] UNIQUE ZERO [NAME:COUNT]...\n", argv[0]);
+		return 2;
+	}
+	unique = strtoul(argv[i], NULL, 0);
+	zero = strtoul(argv[i + 1], NULL, 0);
+	total = unique + zero;
+	for (int a = i + 2; a < argc; a++) {
+		if (sscanf(argv[a], "%255[^:]:%lu", name, &count) != 2)
+			return 2;
+		total += count;
+	}
+	fd = open("/dev/urandom", O_RDONLY);
+	if (fd < 0 || read(fd, &nonce, sizeof(nonce)) != sizeof(nonce))
+		return 1;
+	close(fd);
+
+	r = mmap(NULL, total * ps, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		 -1, 0);
+	if (r == MAP_FAILED)
+		return 1;
+	madvise(r, total * ps, MADV_NOHUGEPAGE);
+	for (unsigned long k = 0; k < unique; k++, at++)
+		fill(r + at * ps, ps, nonce ^ ((uint64_t)getpid() << 32) ^ k);
+	for (unsigned long k = 0; k < zero; k++, at++)
+		memset(r + at * ps, 0, ps);	/* a write fault: a real zero-filled page */
+	for (int a = i + 2; a < argc; a++) {
+		sscanf(argv[a], "%255[^:]:%lu", name, &count);
+		for (unsigned long k = 0; k < count; k++, at++)
+			fill(r + at * ps, ps, fnv1a(name));
+	}
+	if (do_fork && fork() == 0) {
+		for (;;)
+			pause();
+	}
+	if (write(1, "ready\n", 6) != 6)
+		return 1;
+	while (read(0, &c, 1) == 1) {
+		if (c == 'u') {
+			munmap(r, total * ps);
+			if (write(1, "unmapped\n", 9) != 9)
+				return 1;
+		}
+	}
+	return 0;
+}
