@@ -324,20 +324,27 @@ static void scan_all(struct est *e, const struct targets *t)
 	e->procs_total = t->n;
 	for (size_t i = 0; i < t->n; i++) {
 		struct est_cgroup *c = &e->cg[t->v[i].cg];
-		int ret = est_scan_process(e, t->v[i].pid, t->v[i].cg);
+		int ret;
 
-		e->procs_done++;
-		if (ret == -ENODATA) {		/* a kernel thread: no memory */
-			continue;
+		if (e->timeout && est_now() - e->start > e->timeout) {
+			e->timed_out = true;
+			est_partial(e, "the --timeout of %g s ran out after %lu of %lu "
+				    "processes", e->timeout, e->procs_done, e->procs_total);
+			break;
 		}
+		ret = est_scan_process(e, t->v[i].pid, t->v[i].cg);
+		e->procs_done++;
+		if (ret == -ENODATA)		/* a kernel thread: no memory */
+			continue;
 		c->procs++;
 		if (ret == -ESRCH) {
 			c->vanished++;
 			vanished++;
 		} else if (ret == -ETIME) {
 			e->timed_out = true;
-			est_partial(e, "the --timeout of %g s ran out after %lu of %lu "
-				    "processes", e->timeout, e->procs_done, e->procs_total);
+			est_partial(e, "the --timeout of %g s ran out in process %lu of %lu "
+				    "(pid %d)", e->timeout, e->procs_done, e->procs_total,
+				    (int)t->v[i].pid);
 			break;
 		} else if (ret) {
 			if (!failed++)

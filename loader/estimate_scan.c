@@ -202,7 +202,7 @@ static bool skip_mapping(const char *name)
  * name"), then its "Key: N kB" lines.  A private mapping is scanned when
  * it has Anonymous or Swap pages (known at the next header, or the end).
  */
-static int scan_maps(struct est *e, pid_t pid, int pm, int mem, __u32 cg, char *smaps)
+static int scan_maps(struct est *e, int pm, int mem, __u32 cg, char *smaps)
 {
 	__u64 *ents = malloc(RUN_PAGES * sizeof(*ents));
 	unsigned char *buf = malloc(RUN_PAGES * e->page_size);
@@ -211,7 +211,6 @@ static int scan_maps(struct est *e, pid_t pid, int pm, int mem, __u32 cg, char *
 	char *line, *save = NULL;
 	int ret = 0;
 
-	(void)pid;
 	if (!ents || !buf) {
 		free(ents);
 		free(buf);
@@ -268,7 +267,7 @@ int est_scan_process(struct est *e, pid_t pid, __u32 cg)
 		ret = errno == ENOENT ? -ESRCH : -errno;
 		goto out;
 	}
-	ret = scan_maps(e, pid, pm, mem, cg, smaps);
+	ret = scan_maps(e, pm, mem, cg, smaps);
 out:
 	if (pm >= 0)
 		close(pm);

@@ -62,6 +62,8 @@ void est_table_add(struct est *e, __u64 hash, __u32 cg)
 	while (e->nr_recs == e->max_pages) {
 		size_t n = 0;
 
+		if (e->shift == 63)
+			return;		/* only pathological hashes get here */
 		e->shift++;
 		for (size_t i = 0; i < e->nr_recs; i++)
 			if (in_sample(e->recs[i].hash, e->shift))

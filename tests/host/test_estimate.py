@@ -175,7 +175,7 @@ def main():
         started.append(w)
         return w
 
-    print('1..21')
+    print('1..23')
     try:
         # --- cgroups, exact to the page ---
         if parent:
@@ -250,7 +250,18 @@ def main():
         got = diff(d1['domains']['host'], d0['domains']['host']) if d1 and d0 else None
         ok(rc1 == 0 and rc0 == 0 and got == want and d1['processes'] == 1,
            '--pid: that process only, to the page', 'got %s want %s' % (got, want))
+        rc, d, _ = estimate('--pid', str(w.pid), '--include-swapped')
+        ok(rc == 0 and d and d['swapped_read'] and d['swapped_pages'] >= 0,
+           '--include-swapped is accepted and reported (this host may have no swap)',
+           '%s %s' % (rc, d))
         w.stop()
+
+        # --- no CGROUP: every process of the host ---
+        rc, d, _ = estimate()
+        ok(rc == 0 and d and d['processes'] >= 1 and d['pages'] > 0 and
+           d['domains']['host']['duplicate_pages'] >= d['domains']['memcg']['duplicate_pages'],
+           'no CGROUP: every process of the host; host duplicates >= per-cgroup ones',
+           '%s %s' % (rc, d and {k: d[k] for k in ('processes', 'pages', 'partial_reason')}))
 
         # --- pages shared after fork count once ---
         w = start(256, 0, [('f', 256)], fork=True)
