@@ -4,13 +4,15 @@
  * tests/host/test_estimate.py: `zdedup-loader estimate` must count them to
  * the page.
  *
- *   estimate_workload [--fork] UNIQUE ZERO [NAME:COUNT]...
+ *   estimate_workload [--fork] UNIQUE ZERO [NAME:COUNT | NAME*COUNT]...
  *
  * maps one private anonymous region (no transparent huge pages) of
  * UNIQUE + ZERO + sum(COUNT) pages and writes: UNIQUE pages of contents no
- * other page has, ZERO zero-filled pages, and for each NAME:COUNT, COUNT
- * pages of one content derived from NAME alone (so every process given
- * the same NAME holds the same content).  Then it writes "ready\n" and
+ * other page has, ZERO zero-filled pages, for each NAME:COUNT, COUNT
+ * pages of one content derived from NAME alone, and for each NAME*COUNT,
+ * COUNT pages of distinct contents derived from NAME and their index (a
+ * data set: every process given the same NAME*COUNT holds the same
+ * COUNT contents).  Then it writes "ready\n" and
  * reads commands from stdin without allocating anything: 'u' unmaps the
  * region (so that a second estimate sees the process without it) and
  * answers "unmapped\n"; end of file exits.  --fork forks after writing:
@@ -59,19 +61,20 @@ int main(int argc, char **argv)
 	uint64_t nonce = 0;
 	int i = 1, fd, do_fork = 0;
 	unsigned char *r;
-	char c, name[256];
+	char c, sep, name[256];
 
 	if (argc > 1 && !strcmp(argv[1], "--fork"))
 		do_fork = 1, i++;
 	if (argc - i < 2) {
-		fprintf(stderr, "usage: %s [--fork] UNIQUE ZERO [NAME:COUNT]...\n", argv[0]);
+		fprintf(stderr, "usage: %s [--fork] UNIQUE ZERO [NAME:COUNT | NAME*COUNT]...\n",
+			argv[0]);
 		return 2;
 	}
 	unique = strtoul(argv[i], NULL, 0);
 	zero = strtoul(argv[i + 1], NULL, 0);
 	total = unique + zero;
 	for (int a = i + 2; a < argc; a++) {
-		if (sscanf(argv[a], "%255[^:]:%lu", name, &count) != 2)
+		if (sscanf(argv[a], "%255[^:*]%c%lu", name, &sep, &count) != 3)
 			return 2;
 		total += count;
 	}
@@ -90,9 +93,9 @@ int main(int argc, char **argv)
 	for (unsigned long k = 0; k < zero; k++, at++)
 		memset(r + at * ps, 0, ps);	/* a write fault: a real zero-filled page */
 	for (int a = i + 2; a < argc; a++) {
-		sscanf(argv[a], "%255[^:]:%lu", name, &count);
+		sscanf(argv[a], "%255[^:*]%c%lu", name, &sep, &count);
 		for (unsigned long k = 0; k < count; k++, at++)
-			fill(r + at * ps, ps, fnv1a(name));
+			fill(r + at * ps, ps, fnv1a(name) + (sep == '*' ? k << 32 : 0));
 	}
 	if (do_fork && fork() == 0) {
 		for (;;)

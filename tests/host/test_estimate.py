@@ -81,7 +81,8 @@ class Workload:
     def __init__(self, binary, unique, zero, named=(), cg=None, fork=False):
         self.unique, self.zero, self.named = unique, zero, list(named)
         argv = [binary] + (['--fork'] if fork else []) + [str(unique), str(zero)]
-        argv += ['%s:%d' % nc for nc in self.named]
+        # ('x', N): N pages of one content; ('x*', N): a data set of N contents
+        argv += ['%s%d' % (nm if nm.endswith('*') else nm + ':', c) for nm, c in self.named]
 
         def enter():
             if cg:
@@ -114,7 +115,13 @@ def expected(workloads_by_cg, groups):
     def count(wls):
         pages = sum(w.unique + w.zero + sum(c for _, c in w.named) for w in wls)
         zero = sum(w.zero for w in wls)
-        distinct = sum(w.unique for w in wls) + len({nm for w in wls for nm, _ in w.named})
+        one = {nm for w in wls for nm, _ in w.named if not nm.endswith('*')}
+        sets = {}
+        for w in wls:
+            for nm, c in w.named:
+                if nm.endswith('*'):
+                    sets[nm] = max(sets.get(nm, 0), c)	# contents 0..c-1 of data set nm
+        distinct = sum(w.unique for w in wls) + len(one) + sum(sets.values())
         return {'pages': pages, 'zero_pages': zero,
                 'duplicate_pages': pages - zero - distinct}
     per_cg = {cg: count(wls) for cg, wls in workloads_by_cg.items()}
@@ -175,7 +182,7 @@ def main():
         started.append(w)
         return w
 
-    print('1..23')
+    print('1..24')
     try:
         # --- cgroups, exact to the page ---
         if parent:
@@ -235,10 +242,37 @@ def main():
             for ws in wl.values():
                 for w in ws:
                     w.stop()
+
+            # make demo's workload (tests/guest/zdedup_demo.c): tenants A, B,
+            # C, 3 replicas each, 3072 pages of their image's reference data
+            # (A and B run one image, C another) and 1024 of their own.
+            wl = {rel + '/' + t: [start(1024, 0, [(img + '*', 3072)], cg=cg[t])
+                                  for _ in range(3)]
+                  for t, img in (('a', 'image-ab'), ('b', 'image-ab'), ('c', 'image-c'))}
+            args = [rel, '--group', '%s/a,%s/b' % (rel, rel)]
+            rc1, d1, _ = estimate(*args)
+            for w in (w for ws in wl.values() for w in ws):
+                w.unmap()
+            rc0, d0, _ = estimate(*args)
+            if rc1 == 0 and rc0 == 0 and d1 and d0:
+                got = {k: diff(d1['domains'][k], d0['domains'][k]) for k in ('memcg', 'tenant')}
+                pct = {k: 100.0 * v['duplicate_pages'] / (v['pages'] - v['zero_pages'])
+                       for k, v in got.items()}
+                print('# make demo\'s workload: built-in %.1f%%, tenant (A+B) %.1f%% of '
+                      'the pages are duplicates' % (pct['memcg'], pct['tenant']))
+            else:
+                got = None
+            ok(got == {'memcg': {'pages': 36864, 'zero_pages': 0, 'duplicate_pages': 18432},
+                       'tenant': {'pages': 36864, 'zero_pages': 0, 'duplicate_pages': 21504}},
+               'make demo\'s workload: 50.0% duplicates per cgroup, 58.3% with A+B grouped',
+               got)
+            for ws in wl.values():
+                for w in ws:
+                    w.stop()
         else:
             for d in ('cgroup tree with --group', 'per cgroup', 'processes per cgroup',
                       'tenant group', 'domains', 'bytes and percent', 'complete scan',
-                      'text output', 'empty cgroup', 'bad --group'):
+                      'text output', 'empty cgroup', 'bad --group', 'demo workload'):
                 skip(d, 'no writable cgroup2 mount on this host')
 
         # --- one process ---
