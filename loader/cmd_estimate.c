@@ -226,10 +226,53 @@ static void assign_groups(struct est *e)
 				}
 }
 
-static int parse_args(int argc, char **argv, struct est *e, struct targets *t)
+/* --group, --max-pages, --timeout: @name's value @v. */
+static int valued_opt(struct est *e, const char *name, const char *v)
 {
 	unsigned long long n;
+	char *end;
+
+	if (!strcmp(name, "--group"))
+		return parse_group(e, v);
+	if (!strcmp(name, "--max-pages")) {
+		if (!parse_u64(v, 16, 1ULL << 32, &n)) {
+			p_err("estimate: --max-pages wants a number of pages from 16 to "
+			      "4294967296, not '%s'", v);
+			return EXIT_USAGE;
+		}
+		e->max_pages = n;
+		return 0;
+	}
+	errno = 0;
+	e->timeout = strtod(v, &end);
+	if (errno || *end || end == v || !(e->timeout > 0 && e->timeout <= 86400 * 7)) {
+		p_err("estimate: --timeout wants seconds (more than 0, at most a week), "
+		      "not '%s'", v);
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+/* Is @a one of the options with a value, as "--opt" or "--opt=value"? */
+static const char *valued_name(const char *a, const char **inline_val)
+{
+	static const char *const names[] = { "--group", "--max-pages", "--timeout" };
+
+	for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
+		size_t n = strlen(names[k]);
+
+		if (strncmp(a, names[k], n) || (a[n] && a[n] != '='))
+			continue;
+		*inline_val = a[n] ? a + n + 1 : NULL;
+		return names[k];
+	}
+	return NULL;
+}
+
+static int parse_args(int argc, char **argv, struct est *e, struct targets *t)
+{
 	bool scoped = false;
+	const char *name, *v;
 	int ret;
 
 	for (int i = 1; i < argc;) {
@@ -246,38 +289,17 @@ static int parse_args(int argc, char **argv, struct est *e, struct targets *t)
 		} else if (!strcmp(a, "--no-progress")) {
 			e->progress = false;
 			i++;
-		} else if (!strcmp(a, "--group") || !strcmp(a, "--max-pages") ||
-			   !strcmp(a, "--timeout")) {
-			if (i + 1 >= argc) {
+		} else if ((name = valued_name(a, &v))) {
+			if (!v && i + 1 >= argc) {
 				p_err("estimate: option %s needs a value", a);
 				return EXIT_USAGE;
 			}
-			const char *v = argv[i + 1];
-
-			i += 2;
-			if (!strcmp(a, "--group")) {
-				ret = parse_group(e, v);
-				if (ret)
-					return ret;
-			} else if (!strcmp(a, "--max-pages")) {
-				if (!parse_u64(v, 16, 1ULL << 32, &n)) {
-					p_err("estimate: --max-pages wants a number of pages "
-					      "from 16 to 4294967296, not '%s'", v);
-					return EXIT_USAGE;
-				}
-				e->max_pages = n;
-			} else {
-				char *end;
-
-				errno = 0;
-				e->timeout = strtod(v, &end);
-				if (errno || *end || end == v ||
-				    !(e->timeout > 0 && e->timeout <= 86400 * 7)) {
-					p_err("estimate: --timeout wants seconds (more than 0, at "
-					      "most a week), not '%s'", v);
-					return EXIT_USAGE;
-				}
-			}
+			if (!v)
+				v = argv[++i];
+			i++;
+			ret = valued_opt(e, name, v);
+			if (ret)
+				return ret;
 		} else {
 			struct cgroup_arg arg;
 			struct cgroup_ref ref;
