@@ -5,9 +5,11 @@
  * cgroups asked for (estimate_scan.c), and counts their duplicates within
  * each cgroup (what the built-in policy merges), within proposed tenant
  * groups (--group: what the tenant policy would merge) and across the host
- * (what KSM could merge) (estimate_table.c).  Works on any kernel with
- * /proc/PID/pagemap (Linux >= 4.2; tested on 6.1 and later) as root: no
- * zdedup kernel, no BPF, no lock, no change to the live state.
+ * (what KSM could merge) (estimate_table.c).  Needs only what every
+ * kernel the project supports has (smaps' Anonymous and Swap fields,
+ * pagemap's present, swapped, file and PFN bits, /proc/PID/mem): any
+ * Linux >= 6.1, patched or not, as root; no BPF, no lock, no change to
+ * the live state.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -424,8 +426,8 @@ int cmd_estimate(int argc, char **argv)
 	for (size_t i = 0; i < e.nr_cg; i++)
 		read += e.cg[i].c.pages + e.cg[i].swapped;
 	if (!read && !e.timed_out) {
-		p_err("estimate: no process could be read%s%s", e.partial ? ": " : "",
-		      e.partial_why);
+		p_err("estimate: no page could be read: %s", e.partial ? e.partial_why :
+		      "the processes have no anonymous pages (kernel threads?)");
 		ret = EXIT_FAIL;
 		goto out;
 	}
