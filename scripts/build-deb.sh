@@ -100,7 +100,7 @@ install -m 644 "$top/packaging/debian/lintian-overrides" "$stage/usr/share/linti
 # Built-Using (Debian policy 7.8, as busybox-static has it): the sources
 # linked into the static zdedup-loader.
 sbu=$(dpkg-query -W -f='${source:Package} (= ${source:Version})\n' \
-	libc6-dev libelf-dev zlib1g-dev linux-source-6.12 | sort -u | paste -sd, | sed 's/,/, /g')
+	libc6-dev libelf-dev zlib1g-dev libxxhash-dev linux-source-6.12 | sort -u | paste -sd, | sed 's/,/, /g')
 size=$(du -sk --exclude=DEBIAN "$stage" | cut -f1)
 cat > "$stage/DEBIAN/control" <<EOF
 Package: $pkg
