@@ -16,7 +16,7 @@
  * reads commands from stdin without allocating anything: 'u' unmaps the
  * region (so that a second estimate sees the process without it) and
  * answers "unmapped\n"; end of file exits.  --fork forks after writing:
- * the child shares every page with the parent until it exits (killed).
+ * the child shares every page with the parent and dies with it.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -24,7 +24,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 static uint64_t splitmix(uint64_t *s)
@@ -98,6 +100,9 @@ int main(int argc, char **argv)
 			fill(r + at * ps, ps, fnv1a(name) + (sep == '*' ? k << 32 : 0));
 	}
 	if (do_fork && fork() == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);	/* dies with its parent */
+		if (getppid() == 1)
+			return 0;
 		for (;;)
 			pause();
 	}

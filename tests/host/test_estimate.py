@@ -308,6 +308,11 @@ def main():
            d2['pages'] - d1['pages'] < 64 and d2['shared_mappings'] >= 512,
            'a page parent and child share after fork counts once',
            '%s %s' % (d1 and d1['pages'], d2 and (d2['pages'], d2['shared_mappings'])))
+        for k in kids:
+            try:
+                os.kill(int(k), signal.SIGKILL)
+            except OSError:
+                pass
 
         # --- sampling ---
         rc, d, _ = estimate('--pid', str(w.pid), '--max-pages', '64')
