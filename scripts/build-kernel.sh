@@ -15,7 +15,9 @@
 # a git worktree of build/linux at tag zdedup-base) with the system
 # variant's configuration (build/kbuild-stock: + stock.config);
 # KVARIANT=nodedup the default variant with deduplication compiled out
-# (build/kbuild-nodedup: + nodedup.config), for make series-check.  KTARGETS
+# (build/kbuild-nodedup: + nodedup.config), for make series-check;
+# KVARIANT=kcsan the data-race kernel (build/kbuild-kcsan: vm.config +
+# kcsan.config), for make soak SOAK_KERNEL=kcsan.  KTARGETS
 # (default bzImage) names the make targets.
 set -eu
 
@@ -29,7 +31,8 @@ system|bench) variant=system extra="bench system" ;;
 sanitize) variant=sanitize extra="sanitize" ;;
 stock) variant=stock extra="bench system stock" ;;
 nodedup) variant=nodedup extra="system nodedup" ;;
-*) echo "error: unknown KVARIANT '$KVARIANT' (default, system, bench, sanitize, stock, nodedup)" >&2; exit 2 ;;
+kcsan) variant=kcsan extra="kcsan" ;;
+*) echo "error: unknown KVARIANT '$KVARIANT' (default, system, bench, sanitize, stock, nodedup, kcsan)" >&2; exit 2 ;;
 esac
 if [ "$variant" = stock ]; then
 	tree="$top/build/linux-stock"

@@ -19,9 +19,10 @@
 #   SOAK_WORKERS  worker processes (default 4), SOAK_WPAGES pages each
 #                 (default 4096)
 #   SOAK_FAULTS=0 no fault injection
-#   SOAK_KERNEL   sanitize (default) or debug: the VM kernel of make check
+#   SOAK_KERNEL   sanitize (default); debug: the VM kernel of make check
 #                 (lockdep, DEBUG_VM; no KASAN, kmemleak or fault
-#                 injection), about 4 times faster
+#                 injection), about 4 times faster; kcsan: the data-race
+#                 kernel (kernel-config/kcsan.config; reports are splats)
 # and everything scripts/vm-run.sh takes (VM_MEM defaults to 3G here:
 # KASAN's shadow and the swap ramdisk; VM_TIMEOUT to SOAK_SECONDS + 900).
 set -u
@@ -33,7 +34,9 @@ mkdir -p "$out"
 rm -f "$out/results.json" "$log"
 
 # SOAK_KERNEL=debug runs on the VM kernel of make check (lockdep, DEBUG_VM,
-# DEBUG_LIST; no KASAN or kmemleak), about 4 times faster under TCG.
+# DEBUG_LIST; no KASAN or kmemleak), about 4 times faster under TCG;
+# SOAK_KERNEL=kcsan on the data-race kernel (kernel-config/kcsan.config),
+# where every KCSAN report counts as a splat.
 case "${SOAK_KERNEL:-sanitize}" in
 sanitize)
 	KVARIANT=sanitize "$top/scripts/build-kernel.sh" || exit 1
@@ -43,7 +46,11 @@ debug)
 	"$top/scripts/build-kernel.sh" || exit 1
 	export VM_KERNEL="$top/build/kbuild/arch/x86/boot/bzImage"
 	;;
-*) echo "error: SOAK_KERNEL is sanitize or debug, not '$SOAK_KERNEL'" >&2; exit 2 ;;
+kcsan)
+	KVARIANT=kcsan "$top/scripts/build-kernel.sh" || exit 1
+	export VM_KERNEL="$top/build/kbuild-kcsan/arch/x86/boot/bzImage"
+	;;
+*) echo "error: SOAK_KERNEL is sanitize, debug or kcsan, not '$SOAK_KERNEL'" >&2; exit 2 ;;
 esac
 
 pages=${SOAK_PAGES:-750000}

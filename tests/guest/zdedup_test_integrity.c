@@ -14,6 +14,8 @@
 #include "zswap_util.h"
 
 #define NR_PAGES 8192 /* 32 MiB */
+/* seconds per test: 32 MiB through zstd twice under TCG, on a busy host */
+#define TEST_TIMEOUT 120
 
 static uint64_t seed_unique(size_t i, void *arg)
 {
@@ -50,7 +52,7 @@ FIXTURE_TEARDOWN(pageout)
 }
 
 /* Every page written comes back intact after a round trip through zswap. */
-TEST_F(pageout, stored_and_read_back)
+TEST_F_TIMEOUT(pageout, stored_and_read_back, TEST_TIMEOUT)
 {
 	long long before, after, zswpout_before;
 
@@ -73,7 +75,7 @@ TEST_F(pageout, stored_and_read_back)
 }
 
 /* Content that changes between swap-outs: the newest version comes back. */
-TEST_F(pageout, rewritten_between_pageouts)
+TEST_F_TIMEOUT(pageout, rewritten_between_pageouts, TEST_TIMEOUT)
 {
 	zu_fill(self->buf, NR_PAGES, seed_unique, (void *)2);
 	ASSERT_EQ(0, zu_pageout(self->buf, NR_PAGES * ZU_PAGE_SIZE));

@@ -49,6 +49,9 @@
  *                                     reclaim leaves the shared ones alone
  *                                     while B forbids writeback; B's own
  *                                     reclaim reaches them
+ *   policy.owner_reclaims_charge      A's objects shared by B stay charged
+ *                                     to A after A's slots are gone; A's
+ *                                     own reclaim writes them back
  *   policy.replaced_domains_apart     group 7 of a replaced policy and group
  *                                     7 of its successor never merge
  *   policy.attach_needs_cap_sys_admin root without CAP_SYS_ADMIN (but with
@@ -59,6 +62,7 @@
  *                                     (bpf_task_from_pid) is refused by the
  *                                     verifier; one calling
  *                                     bpf_zswap_pool_pages() sees the pool
+ *   policy.helper_filter              a policy calling bpf_loop() is refused
  *   policy.compat_optional_op         a policy implementing an op this
  *                                     kernel lacks: bpftool (libbpf alone)
  *                                     refuses it, the loader drops the op
@@ -1480,6 +1484,64 @@ TEST_F_TIMEOUT(policy, shared_writeback_rules, TEST_TIMEOUT)
 	ASSERT_LT(zswapped_b[2], zswapped_b[1]);
 }
 
+/*
+ * A and B in tenant group 7 store the same K pages; B's share A's objects,
+ * which stay charged to A.  A's process reads its pages back and exits:
+ * A holds no slot any more (zswapped 0) but is still charged for the
+ * objects B uses.  A's own reclaim must reach them (its shrinker counts
+ * what A is charged for, not only A's slots) and write them back, B's
+ * pages with them, until A's zswap charge is gone.
+ */
+TEST_F_TIMEOUT(policy, owner_reclaims_charge, TEST_TIMEOUT)
+{
+	struct holder *h = holders_alloc(2);
+	char a[320], b[320], shrinker[8];
+	long charge_a[3], zswapped_a, wb_b;
+	char *ref;
+	int rc;
+
+	ASSERT_NE(NULL, h);
+	mkcg(_metadata, self, "A", a, sizeof(a));
+	mkcg(_metadata, self, "B", b, sizeof(b));
+	ref = zu_ref_alloc(SHR_K, 0x5300000);
+	ASSERT_NE(NULL, ref);
+	ASSERT_EQ(0, zu_param_read("shrinker_enabled", shrinker, sizeof(shrinker)));
+
+	ASSERT_RUN(0, "attached", LOADER " load tenant");
+	ASSERT_RUN(0, "group 7", LOADER " set %s group 7", a);
+	ASSERT_RUN(0, "group 7", LOADER " set %s group 7", b);
+	h[0] = (struct holder){ .ref = ref, .k = SHR_K, .copies = 1 };
+	h[1] = h[0];
+	holder_store(_metadata, &h[0], a);
+	holder_store(_metadata, &h[1], b);
+	memcg_stats_settle();
+	ASSERT_GE(cg_dedup(b), pct(SHR_K, 95)) TH_LOG("B did not share A's objects");
+	charge_a[0] = cg_read_long(a, "memory.zswap.current");
+
+	rc = holder_finish(&h[0]);	/* A's pages read back, A's slots gone */
+	ASSERT_EQ(CHILD_OK, rc) TH_LOG("A: %zu corrupt", h[0].corrupt);
+	memcg_stats_settle();
+	charge_a[1] = cg_read_long(a, "memory.zswap.current");
+	zswapped_a = cg_stat(a, "zswapped ");
+
+	ASSERT_EQ(0, zu_param_write("shrinker_enabled", "Y"));
+	wb_b = cg_stat(b, "zswpwb ");
+	cg_reclaim(a);
+	ASSERT_EQ(0, zu_param_write("shrinker_enabled", shrinker));
+	memcg_stats_settle();
+	charge_a[2] = cg_read_long(a, "memory.zswap.current");
+	wb_b = cg_stat(b, "zswpwb ") - wb_b;
+	rc = holder_finish(&h[1]);
+	TH_LOG("A's zswap charge: %ld B stored, %ld B once A's slots are gone "
+	       "(zswapped %ld), %ld B after A's reclaim; B's pages written back "
+	       "%ld", charge_a[0], charge_a[1], zswapped_a, charge_a[2], wb_b);
+	ASSERT_EQ(CHILD_OK, rc) TH_LOG("B: %zu corrupt", h[1].corrupt);
+	ASSERT_EQ(0, zswapped_a);
+	ASSERT_GE(charge_a[1], charge_a[0] / 2);	/* B still uses them */
+	ASSERT_LE(charge_a[2], charge_a[1] / 10);	/* A reclaimed them */
+	ASSERT_GT(wb_b, 0);
+}
+
 /* ========================================================================
  * 11. a replaced policy's domains never meet the new policy's
  */
@@ -1653,6 +1715,19 @@ TEST_F_TIMEOUT(policy, kfunc_filter, TEST_TIMEOUT)
 	ASSERT_LT(0, seen);
 	ASSERT_LE(seen, pool);
 	ASSERT_GE(seen + 8, pool);
+}
+
+/*
+ * A policy cannot stall reclaim with a helper that loops: bpf_loop() is
+ * refused with the verifier's message and nothing is attached.
+ */
+TEST_F_TIMEOUT(policy, helper_filter, TEST_TIMEOUT)
+{
+	EXPECT_RUN(1, "verifier says",
+		   LOADER " load " BPF_DIR "/test_loop_helper.bpf.o");
+	EXPECT_TRUE(has(cmd_out, "cannot use helper bpf_loop"));
+	EXPECT_TRUE(is_policy("builtin"));
+	EXPECT_NE(0, access(PIN_DIR, F_OK));
 }
 
 /*

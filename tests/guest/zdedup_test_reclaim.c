@@ -18,6 +18,29 @@
  *                                    private copies, never rejected; SKIPs
  *                                    without CONFIG_FAILSLAB
  *
+ * and what a tenant cannot make it do (design.md, invariants 7, 8, 11, 12):
+ *
+ *   reclaim.popular_writeback_bounded one object shared by 32,768 slots,
+ *                                    then stores over memory.zswap.max:
+ *                                    no store writes back more than
+ *                                    ZSWAP_STORE_SLOTS slots, free memory
+ *                                    stays above twice min_free_kbytes,
+ *                                    every page intact
+ *   reclaim.hits_under_limit         half the pages duplicates under a
+ *                                    4 MiB memory.zswap.max: dedup keeps
+ *                                    at least 1.8x the pages stock keeps
+ *                                    and sends at most 0.6x as many to
+ *                                    the swap device
+ *   reclaim.offline_memcg_unmerged   pages of two removed (offline)
+ *                                    sibling cgroups, recorded under their
+ *                                    parent, are not merged
+ *   reclaim.root_cgroup_unmerged     pages of the root cgroup are not
+ *                                    merged without a policy
+ *   reclaim.publish_before_share     stores, loads and frees of colliding
+ *                                    contents with a widened lookup window
+ *                                    (dedup_lookup_delay_us): every page
+ *                                    intact, every counter back at the end
+ *
  * Each workload runs in a child process in the cgroup <top>/work, so that
  * reclaiming that cgroup only ever finds the workload's pages; the test
  * process itself stays in <top>/self.
@@ -27,6 +50,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* The harness's SIGALRM handler has an unused parameter. */
@@ -396,6 +420,385 @@ TEST_F_TIMEOUT(reclaim, alloc_failure_falls_back, TEST_TIMEOUT)
 	ASSERT_EQ(CHILD_OK, holder_finish(&h[0])) TH_LOG("%zu corrupt", h[0].corrupt);
 	ASSERT_EQ(CHILD_OK, holder_finish(&h[1])) TH_LOG("%zu corrupt", h[1].corrupt);
 	free(idx);
+}
+
+/* ========================================================================
+ * 4. a popular object cannot make a store write back all its slots
+ */
+#define POP_N 32768		/* slots of the one object (128 MiB of pages) */
+#define POP_U 256		/* stores over the limit, one page each */
+#define POP_SLOTS 32		/* ZSWAP_STORE_SLOTS: SWAP_CLUSTER_MAX */
+
+/* The min watermarks of all zones together, in kB */
+static long long min_watermark_kb(void)
+{
+	return zu_read_ll("/proc/sys/vm/min_free_kbytes");
+}
+
+/* MemFree of /proc/meminfo ("MemFree: N kB"), in kB; -1 if unreadable */
+static long long mem_free_kb(void)
+{
+	FILE *f = fopen("/proc/meminfo", "r");
+	long long kb = -1;
+	char line[128];
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "MemFree: %lld kB", &kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kb;
+}
+
+TEST_F_TIMEOUT(reclaim, popular_writeback_bounded, TEST_TIMEOUT)
+{
+	uint32_t *idx = calloc(POP_N, sizeof(*idx));	/* all page 0 */
+	char *ref = zu_ref_alloc(POP_U + 1, 0x7400000);
+	struct holder *h = zu_map_shared(sizeof(*h));
+	long long wb, wb_max = 0, wb_total = 0, free_min = -1, min_kb, f;
+	double t, t_max = 0;
+	char *uniq;
+	size_t bad;
+
+	ASSERT_NE(NULL, idx);
+	ASSERT_NE(NULL, ref);
+	ASSERT_NE(NULL, h);
+	ASSERT_EQ(0, cg_create(self->work));
+	/* only stores write back: no dynamic shrinker */
+	ASSERT_EQ(0, zu_param_write("shrinker_enabled", "N"));
+
+	*h = (struct holder){ .ref = ref, .idx = idx, .n = POP_N };
+	holder_store(_metadata, h, self->work);
+	TH_LOG("one object, %lld shared slots", zu_debugfs("dedup_shared_slots"));
+	ASSERT_GE(zu_debugfs("dedup_shared_slots"), pct(POP_N, 95));
+
+	/* the cgroup is far over its limit: every store has to make room */
+	ASSERT_EQ(0, cg_write(self->work, "memory.zswap.max", "4096"));
+	ASSERT_EQ(0, cg_enter_current(self->work));
+	uniq = zu_map(POP_U);
+	ASSERT_NE(NULL, uniq);
+	zu_fill_ref(uniq, ref + PAGE, NULL, POP_U);
+	min_kb = min_watermark_kb();
+	for (int i = 0; i < POP_U; i++) {
+		wb = zu_vmstat("zswpwb");
+		t = zu_now();
+		ASSERT_EQ(0, zu_pageout(uniq + i * PAGE, PAGE));
+		t = zu_now() - t;
+		wb = zu_vmstat("zswpwb") - wb;
+		f = mem_free_kb();
+		wb_total += wb;
+		if (wb > wb_max)
+			wb_max = wb;
+		if (t > t_max)
+			t_max = t;
+		if (free_min < 0 || f < free_min)
+			free_min = f;
+	}
+	ASSERT_EQ(0, cg_enter_current(self->self));
+	TH_LOG("%d stores over the limit: %lld slots written back, at most %lld "
+	       "by one store; longest store %.3f s; lowest MemFree %lld kB "
+	       "(min watermarks %lld kB)", POP_U, wb_total, wb_max, t_max,
+	       free_min, min_kb);
+	bad = zu_count_corrupt_ref(uniq, ref + PAGE, NULL, POP_U);
+	ASSERT_EQ(CHILD_OK, holder_finish(h)) TH_LOG("%zu corrupt", h->corrupt);
+	ASSERT_EQ(0UL, bad);
+	ASSERT_LE(wb_max, POP_SLOTS);
+	ASSERT_GE(free_min, 2 * min_kb);
+	zu_unmap(uniq, POP_U);
+	free(idx);
+}
+
+/* ========================================================================
+ * 5. under memory.zswap.max, a hit costs its slot, not a page
+ */
+#define HUL_N 8192		/* pages: 4096 contents, 4096 further copies */
+#define HUL_MAX "4194304"	/* memory.zswap.max: 4 MiB */
+
+struct hul_run {
+	long long kept;		/* the workload's pages in zswap (zswapped) */
+	long long written;	/* pages written back (zswpwb) */
+	long long disk;		/* pages written to the swap device (pswpout):
+				 * written back, or rejected by zswap */
+};
+
+static void hul_run(struct __test_metadata *_metadata,
+		    FIXTURE_DATA(reclaim) *self, bool dedup, const char *ref,
+		    const uint32_t *idx, struct hul_run *r)
+{
+	struct holder *h = zu_map_shared(sizeof(*h));
+
+	ASSERT_NE(NULL, h);
+	ASSERT_EQ(0, zu_param_write("dedup_enabled", dedup ? "Y" : "N"));
+	cg_destroy(self->work);
+	ASSERT_EQ(0, cg_create(self->work));
+	ASSERT_EQ(0, cg_write(self->work, "memory.zswap.max", HUL_MAX));
+	*h = (struct holder){ .ref = ref, .idx = idx, .n = HUL_N };
+	r->disk = zu_vmstat("pswpout");
+	holder_store(_metadata, h, self->work);
+	r->disk = zu_vmstat("pswpout") - r->disk;
+	memcg_stats_settle();
+	r->kept = cg_stat(self->work, "zswapped ") / (long)PAGE;
+	r->written = cg_stat(self->work, "zswpwb ");
+	ASSERT_EQ(CHILD_OK, holder_finish(h)) TH_LOG("%zu corrupt", h->corrupt);
+	TH_LOG("dedup %s: %lld of %d pages kept in zswap, %lld written to the "
+	       "swap device, %lld of them written back", dedup ? "on " : "off",
+	       r->kept, HUL_N, r->disk, r->written);
+	munmap(h, sizeof(*h));
+}
+
+TEST_F_TIMEOUT(reclaim, hits_under_limit, TEST_TIMEOUT)
+{
+	uint32_t *idx = zu_idx_shuffled(HUL_N, HUL_N / 2, 0x75);
+	char *ref = zu_ref_alloc(HUL_N / 2, 0x7500000);
+	struct hul_run on, off;
+
+	ASSERT_NE(NULL, idx);
+	ASSERT_NE(NULL, ref);
+	/* the stores make room themselves: no dynamic shrinker */
+	ASSERT_EQ(0, zu_param_write("shrinker_enabled", "N"));
+	hul_run(_metadata, self, false, ref, idx, &off);
+	hul_run(_metadata, self, true, ref, idx, &on);
+	TH_LOG("dedup on/off: %.2fx the pages kept, %.2fx the pages written to "
+	       "the swap device, %.2fx the pages written back",
+	       off.kept ? (double)on.kept / off.kept : 0,
+	       off.disk ? (double)on.disk / off.disk : 0,
+	       off.written ? (double)on.written / off.written : 0);
+	ASSERT_GT(off.disk, 0);
+	ASSERT_GE(on.kept * 10, off.kept * 18);
+	/*
+	 * Pages that leave for the swap device, whether zswap wrote them back
+	 * or rejected their store: stock rejects about every other store over
+	 * the limit (its one-item walk finds a referenced entry), which makes
+	 * its writeback count alone look small.
+	 */
+	ASSERT_LE(on.disk * 10, off.disk * 6);
+	free(idx);
+}
+
+/* ========================================================================
+ * 6. no default domain where a tenant's own memcg does not hold the page
+ */
+#define DOM_K 256
+
+struct dom_child {
+	struct zu_barrier bar;
+	const char *ref;
+	const char *park;	/* move here after filling, or NULL */
+	size_t corrupt;
+};
+
+/* Fill DOM_K pages, move to ->park, wait, page out, wait, check. */
+static int dom_child_fn(void *arg)
+{
+	struct dom_child *c = arg;
+	char *buf = zu_map(DOM_K);
+
+	if (!buf)
+		return CHILD_NOMEM;
+	zu_fill_ref(buf, c->ref, NULL, DOM_K);
+	if (c->park && cg_enter_current(c->park))
+		return CHILD_CG;
+	if (zu_barrier_wait(&c->bar, BAR_TIMEOUT))	/* filled */
+		return CHILD_SYNC;
+	if (zu_barrier_wait(&c->bar, BAR_TIMEOUT))	/* go */
+		return CHILD_SYNC;
+	if (zu_pageout(buf, DOM_K * PAGE))
+		return CHILD_PAGEOUT;
+	if (zu_barrier_wait(&c->bar, BAR_TIMEOUT) ||	/* stored */
+	    zu_barrier_wait(&c->bar, BAR_TIMEOUT))	/* check */
+		return CHILD_SYNC;
+	c->corrupt = zu_count_corrupt_ref(buf, c->ref, NULL, DOM_K);
+	return c->corrupt ? CHILD_CORRUPT : CHILD_OK;
+}
+
+/*
+ * Two processes hold the same DOM_K pages, each charged to cgroup @cg[i]
+ * (NULL: the root cgroup) and, if @park, then moved to @park and the
+ * cgroups removed before the pages go out.  Returns the dedup hits and
+ * hashed pages of the two page-outs, run one after the other.
+ */
+static void dom_pair(struct __test_metadata *_metadata, const char *cg[2],
+		     const char *park, const char *ref, long long *hits,
+		     long long *hashed)
+{
+	struct dom_child *c = zu_map_shared(2 * sizeof(*c));
+	long long h0, x0;
+	pid_t pid[2];
+
+	ASSERT_NE(NULL, c);
+	for (int i = 0; i < 2; i++) {
+		c[i] = (struct dom_child){ .ref = ref, .park = park };
+		zu_barrier_init(&c[i].bar, 2);
+		pid[i] = zu_spawn(cg[i] ?: CG_ROOT, dom_child_fn, &c[i]);
+		ASSERT_LT(0, pid[i]);
+		ASSERT_EQ(0, zu_barrier_wait(&c[i].bar, BAR_TIMEOUT));
+	}
+	for (int i = 0; park && i < 2; i++) {
+		const char *gone = cg[i];
+
+		ASSERT_EQ(0, cg_destroy(gone)) TH_LOG("rmdir %s", gone);
+	}
+	/* a removed cgroup goes offline asynchronously, after a grace period */
+	if (park)
+		sleep(2);
+	h0 = zu_debugfs("dedup_hits");
+	x0 = zu_debugfs("dedup_hashed");
+	for (int i = 0; i < 2; i++) {
+		ASSERT_EQ(0, zu_barrier_wait(&c[i].bar, BAR_TIMEOUT));
+		ASSERT_EQ(0, zu_barrier_wait(&c[i].bar, BAR_TIMEOUT));
+	}
+	*hits = zu_debugfs("dedup_hits") - h0;
+	*hashed = zu_debugfs("dedup_hashed") - x0;
+	for (int i = 0; i < 2; i++) {
+		zu_barrier_wait(&c[i].bar, BAR_TIMEOUT);
+		ASSERT_EQ(CHILD_OK, zu_wait_child(pid[i]))
+			TH_LOG("child %d: %zu corrupt", i, c[i].corrupt);
+	}
+	munmap(c, 2 * sizeof(*c));
+}
+
+/*
+ * Tenants A and B under one parent hold the same pages, leave their
+ * cgroups (moved to a third) and the cgroups are removed: their swap slots
+ * are recorded under the parent (the nearest online ancestor), but the
+ * pages are neither hashed nor merged.  The control: the same two
+ * processes in one online cgroup merge.
+ */
+TEST_F_TIMEOUT(reclaim, offline_memcg_unmerged, TEST_TIMEOUT)
+{
+	char a[320], b[320], park[320];
+	const char *cg[2] = { a, b };
+	char *ref = zu_ref_alloc(DOM_K, 0x7600000);
+	long long hits, hashed;
+
+	ASSERT_NE(NULL, ref);
+	snprintf(a, sizeof(a), "%s/A", self->top);
+	snprintf(b, sizeof(b), "%s/B", self->top);
+	snprintf(park, sizeof(park), "%s/park", self->top);
+	ASSERT_EQ(0, cg_create(park));
+
+	/* control: both in one online cgroup */
+	ASSERT_EQ(0, cg_create(a));
+	cg[1] = a;
+	dom_pair(_metadata, cg, NULL, ref, &hits, &hashed);
+	TH_LOG("one online cgroup: %lld hashed, %lld hits", hashed, hits);
+	ASSERT_GE(hits, pct(DOM_K, 85));
+	ASSERT_EQ(0, cg_destroy(a));
+
+	ASSERT_EQ(0, cg_create(a));
+	ASSERT_EQ(0, cg_create(b));
+	cg[1] = b;
+	dom_pair(_metadata, cg, park, ref, &hits, &hashed);
+	TH_LOG("two removed sibling cgroups: %lld hashed, %lld hits", hashed,
+	       hits);
+	ASSERT_EQ(0, hits);
+	ASSERT_EQ(0, hashed);
+	cg_destroy(park);
+}
+
+/* Without a policy, the root cgroup's pages are not merged. */
+TEST_F_TIMEOUT(reclaim, root_cgroup_unmerged, TEST_TIMEOUT)
+{
+	const char *cg[2] = { NULL, NULL };
+	char *ref = zu_ref_alloc(DOM_K, 0x7700000);
+	long long hits, hashed;
+
+	ASSERT_NE(NULL, ref);
+	dom_pair(_metadata, cg, NULL, ref, &hits, &hashed);
+	TH_LOG("root cgroup: %lld hashed, %lld hits", hashed, hits);
+	ASSERT_EQ(0, hits);
+	ASSERT_EQ(0, hashed);
+}
+
+/* ========================================================================
+ * 7. publish before share, with a widened window
+ */
+#define PBS_WORKERS 4
+#define PBS_PAGES 64		/* per worker and round */
+#define PBS_CONTENTS 16		/* distinct contents */
+#define PBS_SECONDS 20
+#define PBS_MASK "0x7"		/* 8 content hashes: constant collisions */
+#define PBS_DELAY_US "200"
+
+struct pbs_worker {
+	const char *ref;
+	uint64_t seed;
+	size_t corrupt;
+	long rounds;
+};
+
+/*
+ * Round after round: fill pages with random contents of a small set,
+ * page them out, read some back, invalidate others, check every page.
+ * With few hashes every lookup walks colliding entries that other workers
+ * free and reuse meanwhile.
+ */
+static int pbs_worker_fn(void *arg)
+{
+	struct pbs_worker *w = arg;
+	uint32_t idx[PBS_PAGES];
+	double end = zu_now() + PBS_SECONDS;
+	char *buf = zu_map(PBS_PAGES);
+
+	if (!buf)
+		return CHILD_NOMEM;
+	while (zu_now() < end) {
+		for (int i = 0; i < PBS_PAGES; i++)
+			idx[i] = zu_rand(&w->seed) % PBS_CONTENTS;
+		zu_fill_ref(buf, w->ref, idx, PBS_PAGES);
+		if (zu_pageout(buf, PBS_PAGES * PAGE))
+			return CHILD_PAGEOUT;
+		w->corrupt += zu_count_corrupt_ref(buf, w->ref, idx, PBS_PAGES);
+		if (zu_pageout(buf, PBS_PAGES * PAGE))
+			return CHILD_PAGEOUT;
+		madvise(buf, PBS_PAGES * PAGE / 2, MADV_DONTNEED);
+		w->rounds++;
+	}
+	return w->corrupt ? CHILD_CORRUPT : CHILD_OK;
+}
+
+TEST_F_TIMEOUT(reclaim, publish_before_share, TEST_TIMEOUT)
+{
+	struct pbs_worker *w = zu_map_shared(PBS_WORKERS * sizeof(*w));
+	char *ref = zu_ref_alloc(PBS_CONTENTS, 0x7800000);
+	long long stored0, objects0, entries0, rounds = 0;
+	char mask[32];
+	pid_t pid[PBS_WORKERS];
+	int rc;
+
+	if (zu_debugfs_read_str("dedup_lookup_delay_us", mask, sizeof(mask)))
+		SKIP(return, "needs CONFIG_ZSWAP_DEDUP_DEBUG");
+	ASSERT_NE(NULL, w);
+	ASSERT_NE(NULL, ref);
+	ASSERT_EQ(0, cg_create(self->work));
+	ASSERT_EQ(0, zu_debugfs_read_str("dedup_hash_mask", mask, sizeof(mask)));
+	stored0 = zu_debugfs("stored_pages");
+	objects0 = zu_debugfs("stored_objects");
+	entries0 = zu_debugfs("dedup_index_entries");
+
+	ASSERT_EQ(0, zu_debugfs_write_str("dedup_hash_mask", PBS_MASK));
+	ASSERT_EQ(0, zu_debugfs_write_str("dedup_lookup_delay_us", PBS_DELAY_US));
+	for (int i = 0; i < PBS_WORKERS; i++) {
+		w[i] = (struct pbs_worker){ .ref = ref, .seed = 0x78 + i };
+		pid[i] = zu_spawn(self->work, pbs_worker_fn, &w[i]);
+	}
+	for (int i = 0; i < PBS_WORKERS; i++) {
+		rc = zu_wait_child(pid[i]);
+		rounds += w[i].rounds;
+		EXPECT_EQ(CHILD_OK, rc) TH_LOG("worker %d: %zu corrupt", i,
+					       w[i].corrupt);
+	}
+	zu_debugfs_write_str("dedup_lookup_delay_us", "0");
+	zu_debugfs_write_str("dedup_hash_mask", mask);
+	TH_LOG("%lld rounds of %d pages by %d workers; stored pages %lld -> %lld,"
+	       " objects %lld -> %lld, index %lld -> %lld", rounds, PBS_PAGES,
+	       PBS_WORKERS, stored0, zu_debugfs("stored_pages"), objects0,
+	       zu_debugfs("stored_objects"), entries0,
+	       zu_debugfs("dedup_index_entries"));
+	ASSERT_GT(rounds, 0);
+	ASSERT_EQ(stored0, zu_debugfs("stored_pages"));
+	ASSERT_EQ(objects0, zu_debugfs("stored_objects"));
+	ASSERT_EQ(entries0, zu_debugfs("dedup_index_entries"));
 }
 
 TEST_HARNESS_MAIN
