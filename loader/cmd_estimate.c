@@ -27,6 +27,7 @@ static const char estimate_help[] =
 "and count, in pages, bytes and percent of the non-zero pages:\n"
 "  zero pages       counted apart (stock zswap already stores them as zero)\n"
 "  per cgroup       duplicates within each cgroup: the built-in policy\n"
+"                   (none in the root cgroup, which it does not merge)\n"
 "  tenant groups    duplicates within each --group and within each cgroup\n"
 "                   outside the groups: the tenant policy with those groups\n"
 "  host             duplicates across every page read: what KSM could merge\n"

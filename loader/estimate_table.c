@@ -123,6 +123,16 @@ static int cmp_keyed(const void *a, const void *b)
 
 enum by { BY_CGROUP, BY_TENANT, BY_HOST };
 
+/*
+ * The kernel's built-in policy does not merge the pages of the root
+ * cgroup (every task outside a cgroup would share one domain): in a
+ * cgroup's own domain, each of its pages stands alone.
+ */
+static bool merged_by_default(const struct est *e, __u32 cg)
+{
+	return strcmp(e->cg[cg].path, "/") != 0;
+}
+
 /* The domain of cgroup @cg: itself, its tenant domain, or the host. */
 static __u64 domain_of(const struct est *e, __u32 cg, enum by by)
 {
@@ -198,8 +208,14 @@ void est_group_by(struct est *e)
 		return;		/* cannot happen for sizes calloc()ed before */
 	for (size_t b = 0; b < sizeof(bys) / sizeof(bys[0]); b++) {
 		for (size_t i = 0; i < e->nr_recs; i++) {
-			k[i].domain = domain_of(e, e->recs[i].cg, bys[b]);
-			k[i].hash = e->recs[i].hash;
+			__u32 cg = e->recs[i].cg;
+			bool own = bys[b] == BY_CGROUP ||
+				   (bys[b] == BY_TENANT && e->cg[cg].group < 0);
+
+			k[i].domain = domain_of(e, cg, bys[b]);
+			/* a distinct key for each page the kernel keeps apart */
+			k[i].hash = own && !merged_by_default(e, cg) ?
+				    i : e->recs[i].hash;
 		}
 		if (bys[b] == BY_CGROUP)
 			count(k, e->nr_recs, cgroup_count, e, &e->memcg);

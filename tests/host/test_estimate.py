@@ -182,7 +182,7 @@ def main():
         started.append(w)
         return w
 
-    print('1..24')
+    print('1..25')
     try:
         # --- cgroups, exact to the page ---
         if parent:
@@ -289,6 +289,23 @@ def main():
            '--include-swapped is accepted and reported (this host may have no swap)',
            '%s %s' % (rc, d))
         w.stop()
+
+        # --- the root cgroup: the built-in policy does not merge there ---
+        if parent:
+            w = start(10, 0, [('r', 20)], cg=root)
+            rc1, d1, _ = estimate('--pid', str(w.pid))
+            w.unmap()
+            rc0, d0, _ = estimate('--pid', str(w.pid))
+            got = None
+            if d1 and d0:
+                got = (diff(d1['domains']['memcg'], d0['domains']['memcg'])['duplicate_pages'],
+                       diff(d1['domains']['host'], d0['domains']['host'])['duplicate_pages'])
+            ok(rc1 == 0 and rc0 == 0 and got == (0, 19),
+               'root cgroup: no duplicates for the built-in policy, 19 across the host',
+               'got (memcg, host) %s, want (0, 19)' % (got,))
+            w.stop()
+        else:
+            skip('root cgroup', 'no writable cgroup2 mount on this host')
 
         # --- no CGROUP: every process of the host ---
         rc, d, _ = estimate()
