@@ -55,11 +55,18 @@ tools: kernel
 guest: tools
 	@echo "==> building guest programs"
 	@$(MAKE) --no-print-directory $(GUEST_BINS) $(B)/guest/test_zswap \
-		$(B)/guest/test_zswap_dedup_bpf
+		$(B)/guest/test_zswap_dedup_bpf $(B)/guest/estimate_workload
 
 $(B)/guest/%: tests/guest/%.c $(GUEST_UTIL) $(CGROUP_UTIL) tests/guest/zswap_util.h tests/guest/policy_util.h $(wildcard include/*.h)
 	@mkdir -p $(@D)
 	gcc $(GUEST_CFLAGS) -o $@ $< $(GUEST_UTIL) $(CGROUP_UTIL)
+
+# The processes of known content that zdedup-loader estimate's tests scan:
+# the host test (tests/host/test_estimate.py) builds its own; the guest
+# suite zdedup_test_estimate runs this one.
+$(B)/guest/estimate_workload: tests/host/estimate_workload.c
+	@mkdir -p $(@D)
+	gcc -std=gnu11 -O2 -g -Wall -Wextra -Werror -static -o $@ $<
 
 # Upstream's zswap selftest and its cgroup helpers, built from the same
 # tree as the kernel, with upstream's own flags: no -O, which matters: at

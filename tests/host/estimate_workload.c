@@ -12,14 +12,21 @@
  * pages of one content derived from NAME alone, and for each NAME*COUNT,
  * COUNT pages of distinct contents derived from NAME and their index (a
  * data set: every process given the same NAME*COUNT holds the same
- * COUNT contents).  Then it writes "ready\n" and
- * reads commands from stdin without allocating anything: 'u' unmaps the
- * region (so that a second estimate sees the process without it) and
- * answers "unmapped\n"; end of file exits.  --fork forks after writing:
- * the child shares every page with the parent and dies with it.
+ * COUNT contents).  A page's content is random in its first quarter and
+ * zero after: distinct for every seed, and compressible (about 4x) as
+ * zswap's stores want it.  Then it writes "ready\n" and reads commands
+ * from stdin without allocating anything: 'u' unmaps the region (so that
+ * a second estimate sees the process without it) and answers
+ * "unmapped\n"; 'p' pages the region out (MADV_PAGEOUT, once on every CPU
+ * the process may run on, as a folio in another CPU's LRU batch is not
+ * isolated) and answers "paged\n", or "pageout failed\n"; end of file
+ * exits.  --fork forks after writing: the child shares every page with
+ * the parent and dies with it.  The guest suite zdedup_test_estimate runs
+ * it in the VM too (built static as build/guest/estimate_workload).
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,11 +47,34 @@ static uint64_t splitmix(uint64_t *s)
 
 static void fill(unsigned char *p, size_t size, uint64_t seed)
 {
-	for (size_t i = 0; i < size; i += 8) {
+	for (size_t i = 0; i < size / 4; i += 8) {
 		uint64_t v = splitmix(&seed);
 
 		memcpy(p + i, &v, 8);
 	}
+	memset(p + size / 4, 0, size - size / 4);
+}
+
+/* MADV_PAGEOUT over [r, r + len), once on every CPU we may run on: 0 or -1. */
+static int page_out(void *r, size_t len)
+{
+	cpu_set_t allowed, one;
+	int ret = 0;
+
+	if (sched_getaffinity(0, sizeof(allowed), &allowed))
+		return madvise(r, len, MADV_PAGEOUT);
+	for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+		if (!CPU_ISSET(cpu, &allowed))
+			continue;
+		CPU_ZERO(&one);
+		CPU_SET(cpu, &one);
+		if (sched_setaffinity(0, sizeof(one), &one))
+			continue;
+		if (madvise(r, len, MADV_PAGEOUT))
+			ret = -1;
+	}
+	sched_setaffinity(0, sizeof(allowed), &allowed);
+	return ret;
 }
 
 static uint64_t fnv1a(const char *s)
@@ -112,6 +142,11 @@ int main(int argc, char **argv)
 		if (c == 'u') {
 			munmap(r, total * ps);
 			if (write(1, "unmapped\n", 9) != 9)
+				return 1;
+		} else if (c == 'p') {
+			const char *a = page_out(r, total * ps) ? "pageout failed\n" : "paged\n";
+
+			if (write(1, a, strlen(a)) != (ssize_t)strlen(a))
 				return 1;
 		}
 	}
