@@ -17,7 +17,11 @@ Every figure comes from the run: pool sizes are zswap's pool_total_size
 growth over the swap-out; the ideal of a configuration is the number of
 distinct pages when each is stored once per dedup domain (known from how
 the guest built the workload) times the stock run's pool bytes per stored
-page; times are the guest's wall-clock measurements.
+page; times are the guest's wall-clock measurements.  "merged" is the
+fraction of zswap's stores over the swap-out that shared a stored copy
+(zswpout_dedup / zswpout), "estimate" what `zdedup-loader estimate`, run
+in the guest after the fill and before the pressure, predicted for that
+configuration's domains (per cgroup, or A and B grouped).
 
 Exit status 1 if a configuration is missing or failed, a page failed
 verification or was not verified, or the guest did not finish cleanly.
@@ -103,8 +107,55 @@ def derive(configs):
             d['net_saved_pct'] = 100.0 * d['net_saved_bytes'] / stock['pool_bytes']
             d['swapout_vs_stock'] = c['swapout_s'] / stock['swapout_s']
             d['swapin_vs_stock'] = c['swapin_s'] / stock['swapin_s']
+        predict(c, d)
         c['derived'] = d
     return stock
+
+
+# The estimate's domain that each configuration's dedup domains are.
+PREDICTED_DOMAIN = {'A,B,C': 'memcg', 'A+B,C': 'tenant'}
+# How close the estimate must come (issue 20), in percentage points.
+TARGET_PP = 2.0
+
+
+def predict(c, d):
+    """The estimate's prediction for @c next to what zswap merged, into @d."""
+    d['merged_pct'] = (100.0 * c['zswpout_dedup'] / c['zswpout']
+                       if c.get('zswpout') else None)
+    est = c.get('estimate')
+    dom = PREDICTED_DOMAIN.get(c.get('domains'))
+    if not est or not dom or c.get('dedup_enabled') != 'Y':
+        return
+    got = (est.get('domains') or {}).get(dom)
+    if not got:
+        return
+    d['predicted_domain'] = dom
+    d['predicted_pct'] = got['duplicate_percent']
+    # the adaptive policy hashes only where pages repeat: at most this
+    d['predicted_upper_bound'] = c.get('dedup_policy') == 'adaptive'
+    if d['merged_pct'] is not None:
+        d['prediction_gap_pp'] = d['merged_pct'] - d['predicted_pct']
+
+
+def predictions(configs):
+    """Every configuration with a prediction: what results.json lists."""
+    out = []
+    for c in configs:
+        d = c.get('derived', {})
+        if 'predicted_pct' not in d:
+            continue
+        gap = d.get('prediction_gap_pp')
+        est = c['estimate']
+        out.append({'configuration': c['name'], 'domain': d['predicted_domain'],
+                    'predicted_pct': d['predicted_pct'], 'merged_pct': d['merged_pct'],
+                    'gap_pp': gap, 'upper_bound': d['predicted_upper_bound'],
+                    'within_target': (None if gap is None or d['predicted_upper_bound']
+                                      else abs(gap) <= TARGET_PP),
+                    'estimate_pages': est.get('pages'),
+                    'estimate_zero_pages': est.get('zero_pages'),
+                    'estimate_seconds': est.get('seconds'),
+                    'zswpout': c['zswpout'], 'zswpout_dedup': c['zswpout_dedup']})
+    return out
 
 
 def failures_of(configs, guest_rc, expected):
@@ -118,6 +169,8 @@ def failures_of(configs, guest_rc, expected):
             continue
         if c['corrupt']:
             fails.append(f'{c["name"]}: {c["corrupt"]} pages corrupted')
+        if c.get('estimate_error'):
+            fails.append(f'{c["name"]}: the estimate failed: {c["estimate_error"]}')
         if c['verified'] != c['pages'] * c.get('rounds', 1):
             fails.append(f'{c["name"]}: {c["verified"]} of '
                          f'{c["pages"] * c.get("rounds", 1)} pages verified')
@@ -231,6 +284,8 @@ def table_rows(configs):
             f'{d["pool_over_ideal_pct"]:+.1f}%' if 'pool_over_ideal_pct' in d else '?',
             f'{c["stored_objects"]:,}/{c["ideal_pages"]:,}',
             f'{c["dedup_hashed"]:,}',
+            '?' if d.get('merged_pct') is None else f'{d["merged_pct"]:.1f}%',
+            estimate_cell(d),
             f'{c["swapout_s"]:.1f} s' + ('' if stock_row or 'swapout_vs_stock' not in d
                                          else f' {times(d["swapout_vs_stock"])}'),
             f'{c["swapin_s"]:.1f} s' + ('' if stock_row or 'swapin_vs_stock' not in d
@@ -243,7 +298,31 @@ def table_rows(configs):
 
 
 HEAD = ['pool', 'saved vs stock', 'ideal', 'vs ideal', 'objects/distinct',
-        'hashed', 'swap-out', 'swap-in', 'verified', 'corrupted']
+        'hashed', 'merged', 'estimate', 'swap-out', 'swap-in', 'verified', 'corrupted']
+
+
+def estimate_cell(d):
+    """The estimate's prediction for a row: "<=" where it is an upper bound."""
+    if 'predicted_pct' not in d:
+        return '-'
+    return ('<=' if d['predicted_upper_bound'] else '') + f'{d["predicted_pct"]:.1f}%'
+
+
+def estimate_words(configs):
+    """One sentence: the estimate against what zswap merged, or None."""
+    rows = [p for p in predictions(configs) if not p['upper_bound']
+            and p['gap_pp'] is not None]
+    if not rows:
+        return None
+    each = '; '.join(f'{SHORT.get(p["configuration"], p["configuration"])}: predicted '
+                     f'{p["predicted_pct"]:.1f}%, merged {p["merged_pct"]:.1f}% '
+                     f'({p["gap_pp"]:+.1f} pp)' for p in rows)
+    worst = max(abs(p['gap_pp']) for p in rows)
+    verdict = (f'within {TARGET_PP:.0f} percentage points' if worst <= TARGET_PP else
+               f'MORE than {TARGET_PP:.0f} percentage points apart')
+    return (f'zdedup-loader estimate, run in the guest after the fill and before the '
+            f'pressure, against the fraction of stores zswap merged '
+            f'(zswpout_dedup/zswpout): {each}: {verdict}.')
 
 
 def terminal_table(configs):
@@ -309,6 +388,9 @@ def observations(configs):
     """What the figures show beyond the table, computed from them."""
     by = {c['name']: c for c in configs if 'derived' in c}
     out = []
+    words = estimate_words(configs)
+    if words:
+        out.append(words.replace('zdedup-loader estimate', '`zdedup-loader estimate`', 1))
     b, t, a = by.get('builtin'), by.get('tenant'), by.get('adaptive')
     if b and t and 'saved_pct' in t['derived']:
         out.append(f'Letting A and B (the same image) share one domain saves '
@@ -475,6 +557,8 @@ def main():
         'host_busy': busy,
         'round_spread': {'swapout': spread(configs, 'swapout_s'),
                          'swapin': spread(configs, 'swapin_s')},
+        'estimate_vs_merged': predictions(configs),
+        'estimate_target_pp': TARGET_PP,
         'configurations': configs,
     }
     with open(os.path.join(outdir, 'results.json'), 'w') as f:
@@ -532,6 +616,15 @@ QEMU TCG guest (2 vCPUs, 2 GiB).
   slows it down), the zswap figures the first round's.  A factor closer
   to 1 than the largest difference between two rounds of one
   configuration in this run is no measurable difference.
+- **merged**: the fraction of zswap's stores over the first swap-out that
+  shared a stored copy instead of storing one (`zswpout_dedup` /
+  `zswpout`, /proc/vmstat). **estimate**: what `zdedup-loader estimate
+  --json` (run in the guest on A, B and C with `--group A,B`, after the
+  fill and before the pressure) predicted for the configuration's
+  domains: duplicates per cgroup for the built-in and adaptive policies,
+  with A and B in one domain for the tenant policy, as a percentage of
+  the non-zero pages it read; for the adaptive policy an upper bound (it
+  hashes only where pages repeat).
 - **verified/corrupted**: every page compared byte for byte with what the
   replica wrote, after every round.
 - Dedup metadata (a `zswap_dup` per shared slot, dedup fields in every
@@ -565,6 +658,9 @@ Raw figures: `results.json`; the guest's log: `build/vm/demo.log`.
           'factor against stock (below 1 is faster)' +
           (f'; round-to-round spread in this run: swap-out {sp_out:.0%}, '
            f'swap-in {sp_in:.0%}.' if sp_out is not None else '.'))
+    words = estimate_words(configs)
+    if words:
+        print('  ' + words)
     print()
     print('  ' + summary)
     if warning:

@@ -5,7 +5,8 @@
 # policy, the tenant policy and the adaptive policy), then turns the
 # guest's "DEMO {json}" lines (build/vm/demo.log) into a table and one
 # sentence on the terminal, and build/demo/results.json, report.md and
-# pool.png.  Exit status non-zero if a configuration failed to load or
+# pool.png.  The table sets what `zdedup-loader estimate` predicted in the
+# guest before the pressure beside the fraction of stores zswap merged.  Exit status non-zero if a configuration failed to load or
 # run, a page failed verification, or the guest did not finish cleanly
 # (crash, hang, kernel splat).
 #

@@ -12,6 +12,10 @@
  * builds state of its own (-u pages, unique to the replica).  Then:
  *
  *   fill      the replicas fill their memory, all at once
+ *   estimate  `zdedup-loader estimate --json` on A, B and C with --group
+ *             A,B (-E, default /opt/zdedup/bin/zdedup-loader; -E '' skips
+ *             it): what it predicts dedup merges, per cgroup and with A
+ *             and B in one domain, before anything is in zswap
  *   swap-out  memory pressure: memory.reclaim on the cgroup root, in
  *             steps, until the replicas' memory is in zswap
  *   swap-in   every replica reads all its memory back, all at once
@@ -34,10 +38,14 @@
  * the number of distinct pages when each distinct page is stored once per
  * domain, known from how the workload was built.  "none" means no dedup
  * (every page stored), "A,B,C" one domain per tenant, "A+B,C" A and B
- * share a domain.  scripts/demo-report.py turns the lines into the table.
+ * share a domain.  The line also carries the estimate's JSON document
+ * ("estimate", or why there is none: "estimate_error"), for the report to
+ * set its prediction beside what zswap then merged (zswpout_dedup /
+ * zswpout).  scripts/demo-report.py turns the lines into the table.
  *
  * usage: zdedup_demo -c NAME [-l LABEL] [-d DOMAINS] [-s STEP] [-R ROUNDS]
  *                    [-n N] [-r PAGES] [-u PAGES] [-g CGROOT] [-D FILE]
+ *                    [-E LOADER]
  * Exit status: 0, 1 if a page failed verification, 2 on any other error.
  */
 #define _GNU_SOURCE
@@ -64,6 +72,7 @@
 #define RECLAIM_STEPS 8
 #define STEP_TIMEOUT_MS (600 * 1000)
 #define MAX_ROUNDS 10
+#define ESTIMATE_OUT_MAX (1 << 20)
 
 /* The tenants: A and B run the same image (reference set 0), C another. */
 static const struct tenant {
@@ -81,7 +90,7 @@ static const struct tenant {
 #define SEED_OWN(rep, i)	(0xd100000000ULL + ((uint64_t)(rep) << 24) + (i))
 
 struct opts {
-	const char *config, *label, *domains, *step, *cgroot, *datafile;
+	const char *config, *label, *domains, *step, *cgroot, *datafile, *loader;
 	int replicas, rounds;
 	size_t ref_pages, own_pages;
 };
@@ -108,6 +117,8 @@ struct demo {
 	size_t data_pages;
 	struct replica rep[NTENANTS * MAX_REPLICAS];
 	struct replica_result *res;
+	char *estimate;		/* the estimate's JSON document, on one line */
+	char estimate_error[512];	/* or why there is none ("" if skipped) */
 };
 
 /* zswap, vmstat and per-tenant counters at one moment. */
@@ -470,6 +481,115 @@ static void swapin_tick(struct demo *d, double t0)
 		 round_str(d, cur_round), in, d->total_pages, zu_now() - t0);
 }
 
+/* --- estimate ----------------------------------------------------------------- */
+
+/* @s as a JSON string's content: quotes, backslashes and controls dropped. */
+static void json_safe(char *s)
+{
+	for (; *s; s++)
+		if (*s == '"' || *s == '\\' || (unsigned char)*s < 0x20)
+			*s = ' ';
+}
+
+/*
+ * The loader's document on one line: drop each newline and the indent
+ * after it (a JSON string holds no raw newline, so no string changes).
+ */
+static void one_line(char *s)
+{
+	char *out = s;
+
+	for (char *in = s; *in; in++) {
+		if (*in == '\n') {
+			while (in[1] == ' ')
+				in++;
+			continue;
+		}
+		*out++ = *in;
+	}
+	*out = '\0';
+}
+
+/* The number after "@key": following @after in @doc; -1 if absent. */
+static double doc_num(const char *doc, const char *after, const char *key)
+{
+	char pat[64];
+	const char *p = strstr(doc, after);
+
+	snprintf(pat, sizeof(pat), "\"%s\": ", key);
+	p = p ? strstr(p, pat) : NULL;
+	return p ? strtod(p + strlen(pat), NULL) : -1;
+}
+
+/*
+ * What `zdedup-loader estimate` predicts for the tenants, as an operator
+ * would run it before installing: every process of A, B and C (the
+ * replicas), A and B as one tenant group as the tenant policy has them.
+ * Run after the fill and before the pressure: every page is in memory.
+ * Its JSON document goes into d->estimate, or why not into
+ * d->estimate_error.
+ */
+static void run_estimate(struct demo *d)
+{
+	char a[512], b[512], c[512], group[1100];
+	char *argv[] = { (char *)d->o.loader, "estimate", "--json", "--no-progress",
+			 a, b, c, "--group", group, NULL };
+	size_t len = 0, cap = ESTIMATE_OUT_MAX;
+	char *out = malloc(cap);
+	int fds[2], status = -1;
+	double t0 = zu_now();
+	ssize_t n;
+	pid_t pid;
+
+	if (!d->o.loader[0])
+		return;				/* -E '': not asked for */
+	if (access(d->o.loader, X_OK)) {
+		snprintf(d->estimate_error, sizeof(d->estimate_error),
+			 "no zdedup-loader at %s", d->o.loader);
+		return;
+	}
+	snprintf(a, sizeof(a), "%s/A", d->o.cgroot);
+	snprintf(b, sizeof(b), "%s/B", d->o.cgroot);
+	snprintf(c, sizeof(c), "%s/C", d->o.cgroot);
+	snprintf(group, sizeof(group), "%s,%s", a, b);
+	if (!out || pipe2(fds, O_CLOEXEC))
+		die("estimate: %s", strerror(errno));
+	progress(d, "estimate: $ zdedup-loader estimate --json %s %s %s --group %s",
+		 a, b, c, group);
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		die("fork: %s", strerror(errno));
+	if (pid == 0) {
+		dup2(fds[1], 1);
+		execv(d->o.loader, argv);
+		_exit(127);
+	}
+	close(fds[1]);
+	while ((n = read(fds[0], out + len, cap - 1 - len)) > 0)
+		len += n;
+	out[len] = '\0';
+	close(fds[0]);
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+	    WEXITSTATUS(status) != 0 || out[0] != '{') {
+		one_line(out);
+		json_safe(out);
+		snprintf(d->estimate_error, sizeof(d->estimate_error),
+			 "zdedup-loader estimate exited with status %d: %.300s",
+			 WIFEXITED(status) ? WEXITSTATUS(status) : -1, out);
+		free(out);
+		progress(d, "estimate FAILED: %s", d->estimate_error);
+		return;
+	}
+	one_line(out);
+	d->estimate = out;
+	progress(d, "estimate: %.0f pages read in %.1f s; it predicts %.1f%% of the "
+		 "pages stored merged per cgroup (built-in policy), %.1f%% with A and B "
+		 "in one domain (tenant policy)", doc_num(out, "\"domains\"", "pages"),
+		 zu_now() - t0, doc_num(out, "\"memcg\"", "duplicate_percent"),
+		 doc_num(out, "\"tenant\"", "duplicate_percent"));
+}
+
 /* --- swap-out ----------------------------------------------------------------- */
 
 /*
@@ -653,6 +773,12 @@ static void print_result(struct demo *d, const struct snap *base,
 	print_lls("stored_objects_rounds", rd, d->o.rounds, offsetof(struct round, objects));
 	print_lls("dedup_hits_rounds", rd, d->o.rounds, offsetof(struct round, hits));
 	print_lls("dedup_hashed_rounds", rd, d->o.rounds, offsetof(struct round, hashed));
+	if (d->estimate)
+		printf("\"estimate\":%s,\"estimate_error\":null,", d->estimate);
+	else if (d->estimate_error[0])
+		printf("\"estimate\":null,\"estimate_error\":\"%s\",", d->estimate_error);
+	else
+		printf("\"estimate\":null,\"estimate_error\":null,");
 	printf("\"verified\":%lld,\"corrupt\":%lld,"
 	       "\"stored_pages_left\":%lld,\"stored_objects_left\":%lld,"
 	       "\"pool_bytes_left\":%lld,\"index_entries_left\":%lld,"
@@ -686,7 +812,7 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: zdedup_demo -c NAME [-l LABEL] [-d none|A,B,C|A+B,C] "
 		"[-s STEP] [-R rounds] [-n replicas] [-r ref_pages] [-u own_pages] "
-		"[-g cgroup_root] [-D datafile]\n");
+		"[-g cgroup_root] [-D datafile] [-E loader]\n");
 	exit(2);
 }
 
@@ -698,6 +824,7 @@ int main(int argc, char **argv)
 			.step = "1/1", .cgroot = "/sys/fs/cgroup/demo",
 			.datafile = "/tmp/zdedup_demo.data", .replicas = 3,
 			.rounds = 1, .ref_pages = 3072, .own_pages = 1024,
+			.loader = "/opt/zdedup/bin/zdedup-loader",
 		},
 	};
 	struct snap base, first[3], s0, s1, s2, end;
@@ -706,7 +833,7 @@ int main(int argc, char **argv)
 	double t_fill;
 	int opt, ret = 0;
 
-	while ((opt = getopt(argc, argv, "c:l:d:s:R:n:r:u:g:D:")) != -1) {
+	while ((opt = getopt(argc, argv, "c:l:d:s:R:n:r:u:g:D:E:")) != -1) {
 		switch (opt) {
 		case 'c': d.o.config = optarg; break;
 		case 'l': d.o.label = optarg; break;
@@ -718,6 +845,7 @@ int main(int argc, char **argv)
 		case 'u': d.o.own_pages = strtoul(optarg, NULL, 10); break;
 		case 'g': d.o.cgroot = optarg; break;
 		case 'D': d.o.datafile = optarg; break;
+		case 'E': d.o.loader = optarg; break;
 		default: usage();
 		}
 	}
@@ -756,6 +884,7 @@ int main(int argc, char **argv)
 	t_fill = run_step(&d, "fill", true, NULL);
 	progress(&d, "filled %zu pages (%zu MiB) in %.1f s", d.total_pages,
 		 d.total_pages * PAGE >> 20, t_fill);
+	run_estimate(&d);
 
 	for (cur_round = 0; cur_round < d.o.rounds; cur_round++) {
 		struct round *r = &rd[cur_round];

@@ -8,8 +8,10 @@
 #   4 adaptive  the adaptive policy: per cgroup, hashing only where it pays
 #
 # zdedup_demo measures each configuration and prints one "DEMO {json}"
-# line; a configuration that cannot be set up gets a "DEMO" line with an
-# "error" instead.  scripts/demo.sh turns the lines into the table, the
+# line, which also carries what `zdedup-loader estimate` predicted for the
+# tenants after their fill and before the pressure (the report sets it
+# beside what zswap merged); a configuration that cannot be set up gets a
+# "DEMO" line with an "error" instead.  scripts/demo.sh turns the lines into the table, the
 # report and the chart.  Exit status 1 if any configuration failed or any
 # page failed verification.
 #
