@@ -22,6 +22,10 @@
  *                                 the same workload with dedup off
  *   dedup.isolation               the same content in sibling cgroups is not
  *                                 merged (invariant 8)
+ *   dedup.incompressible_shared   identical random pages in two processes
+ *                                 of a cgroup: with dedup, one raw object
+ *                                 per page, the second copy shares it;
+ *                                 without, zswap rejects every copy
  *   dedup.collisions              forced hash collisions (dedup_hash_mask)
  *                                 never merge different content (invariant 2)
  *   dedup.writeback_shared        shared objects written back to the swap
@@ -751,6 +755,119 @@ TEST_F_TIMEOUT(dedup, isolation, TEST_TIMEOUT)
 	ASSERT_LE(d1.entries, 2 * k);
 	ASSERT_GE(d2.hits, pct(k, 95));
 	ASSERT_EQ(0UL, parent_bad + bad[0] + bad[1]);
+}
+
+#define RAW_K 256
+
+/* @n pages of random bytes: they do not compress */
+static char *random_ref_alloc(size_t n, uint64_t seed)
+{
+	uint64_t *ref = zu_map(n);
+	uint64_t state = seed;
+
+	if (!ref)
+		return NULL;
+	for (size_t i = 0; i < n * PAGE / sizeof(*ref); i++)
+		ref[i] = zu_rand(&state);
+	return (char *)ref;
+}
+
+/* What one run of the incompressible_shared workload did. */
+struct raw_run {
+	struct zstat d;		/* counter deltas while both copies are stored */
+	long long raw;		/* dedup_raw_objects delta */
+	long long poor;		/* reject_compress_poor + _fail delta */
+	size_t corrupt;
+};
+
+/*
+ * This process and a second one in the same cgroup each page out one copy
+ * of the K random pages, with dedup_enabled=@enabled.
+ */
+static void raw_run(struct __test_metadata *_metadata, const char *enabled,
+		    const char *ref, struct raw_run *r)
+{
+	const size_t k = RAW_K;
+	long long raw0, poor0;
+	struct zstat s0, s1;
+	struct sync *sy;
+	struct peer p;
+	char *buf;
+	pid_t pid;
+
+	ASSERT_EQ(0, zu_param_write("dedup_enabled", enabled));
+	buf = zu_map(k);
+	sy = zu_map_shared(sizeof(*sy));
+	ASSERT_NE(NULL, buf);
+	ASSERT_NE(NULL, sy);
+	zu_barrier_init(&sy->bar[0], 2);
+	zu_fill_ref(buf, ref, NULL, k);
+
+	zstat_read(&s0);
+	raw0 = zu_debugfs("dedup_raw_objects");
+	poor0 = zu_debugfs("reject_compress_poor") +
+		zu_debugfs("reject_compress_fail");
+	ASSERT_EQ(0, zu_pageout(buf, k * PAGE));
+	p = (struct peer){ .ref = ref, .n = k, .bar = &sy->bar[0],
+			   .corrupt = &sy->corrupt[0] };
+	pid = zu_spawn(NULL, iso_peer, &p);
+	ASSERT_LT(0, pid);
+	ASSERT_EQ(0, zu_barrier_wait(&sy->bar[0], BAR_TIMEOUT));	/* stored */
+	zstat_read(&s1);
+	r->raw = zu_debugfs("dedup_raw_objects") - raw0;
+	/* lzo reports a page it cannot shrink as a failure */
+	r->poor = zu_debugfs("reject_compress_poor") +
+		  zu_debugfs("reject_compress_fail") - poor0;
+	ASSERT_EQ(0, zu_barrier_wait(&sy->bar[0], BAR_TIMEOUT));	/* measured */
+	r->corrupt = zu_count_corrupt_ref(buf, ref, NULL, k);
+	ASSERT_EQ(CHILD_OK, zu_wait_child(pid))
+		TH_LOG("peer: %zu corrupt", sy->corrupt[0]);
+	r->d = zstat_delta(&s0, &s1);
+	LOG_DELTA(enabled[0] == 'Y' ? "dedup on " : "dedup off", r->d);
+	TH_LOG("dedup_enabled=%s: raw objects %+lld, rejected as "
+	       "incompressible %+lld, %zu corrupt", enabled, r->raw, r->poor,
+	       r->corrupt);
+	ASSERT_EQ(0UL, r->corrupt);
+	zu_unmap(buf, k);
+}
+
+/*
+ * Two processes of one cgroup hold the same K pages of random bytes (model
+ * weights, encrypted or compressed buffers loaded by replicas).  They do
+ * not compress: without dedup zswap rejects every copy and both go to the
+ * swap device.  With dedup the first copy of each page is stored as it is,
+ * a raw object, and the second shares it: K raw objects, K hits, the pool
+ * about K pages.
+ */
+TEST_F_TIMEOUT(dedup, incompressible_shared, TEST_TIMEOUT)
+{
+	const long long k = RAW_K;
+	char *ref = random_ref_alloc(RAW_K, 0x7000000);
+	struct raw_run off, on;
+
+	ASSERT_NE(NULL, ref);
+	raw_run(_metadata, "N", ref, &off);
+	raw_run(_metadata, "Y", ref, &on);
+
+	/* Off: stock zswap rejects them all. */
+	ASSERT_GE(off.poor, pct(2 * k, 95));
+	ASSERT_EQ(0, off.raw);
+	ASSERT_LE(off.d.stored, pct(2 * k, 5));
+	ASSERT_GE(off.d.pswpout, pct(2 * k, 95));
+
+	/* On: every page in zswap, each content once, uncompressed. */
+	ASSERT_LE(on.poor, pct(k, 5));
+	ASSERT_GE(on.raw, pct(k, 95));
+	ASSERT_LE(on.raw, k);
+	ASSERT_GE(on.d.hits, pct(k, 95));
+	ASSERT_LE(on.d.hits, k);
+	ASSERT_GE(on.d.stored, pct(2 * k, 95));
+	ASSERT_LE(on.d.pswpout, pct(2 * k, 5));
+	ASSERT_GE(on.d.pool, pct(k * PAGE, 95));
+	ASSERT_LE(on.d.pool, pct(k * PAGE, 125));
+	/* A hit on a raw object saves a whole page. */
+	ASSERT_GE(on.d.saved, pct(k * PAGE, 95));
+	zu_unmap(ref, k);
 }
 
 #define COLL_K 256

@@ -45,10 +45,12 @@
  *   policy.bpftool_register           bpftool struct_ops register attaches
  *                                     memcg (per-memcg merges); removing
  *                                     its pinned link detaches it
- *   policy.shared_writeback_rules     A and B share objects (group 7): A's
- *                                     reclaim leaves the shared ones alone
- *                                     while B forbids writeback; B's own
- *                                     reclaim reaches them
+ *   policy.shared_writeback_rules     A and B share objects (group 7),
+ *                                     charged to A: A's writeback rule
+ *                                     decides, not B's.  B's reclaim
+ *                                     leaves them alone while A forbids
+ *                                     writeback; A's reclaim writes them
+ *                                     back while B forbids it
  *   policy.owner_reclaims_charge      A's objects shared by B stay charged
  *                                     to A after A's slots are gone; A's
  *                                     own reclaim writes them back
@@ -1380,7 +1382,7 @@ TEST_F_TIMEOUT(policy, bpftool_register, TEST_TIMEOUT)
 }
 
 /* ========================================================================
- * 10. objects shared across cgroups: every sharer's writeback rules
+ * 10. objects shared across cgroups: the owner's writeback rule
  */
 #define SHR_K 256
 #define SHR_ROUNDS 40		/* memory.reclaim calls per cgroup */
@@ -1403,11 +1405,18 @@ static void cg_reclaim(const char *cg)
 
 /*
  * A and B in tenant group 7; A stores K pages and K pages of its own, B
- * the same K pages, which share A's objects.  With B's writeback off, A's
- * reclaim writes back A's own objects but none that B shares: that would
- * write B's pages to the swap device.  With B's writeback on again, B's
- * reclaim reaches the objects it shares (charged to A) and writes them
- * back, B's pages with them.
+ * the same K pages, which share A's objects.  An object follows the
+ * memory.zswap.writeback of the cgroup it is charged to, A, whoever
+ * reclaims it:
+ *
+ * 1. A forbids writeback, B allows it: B's reclaim reaches the objects it
+ *    shares but writes none back (none of A's pages is written back, B
+ *    keeps its zswapped).
+ * 2. A allows writeback, B forbids it: A's reclaim writes back A's own
+ *    objects and the shared ones, B's pages with them.  Before, B's
+ *    setting vetoed every shared object, found by walking every slot of
+ *    the object on each visit: a cost any tenant could raise, and a way
+ *    for B to keep A's charge in place.
  */
 TEST_F_TIMEOUT(policy, shared_writeback_rules, TEST_TIMEOUT)
 {
@@ -1429,7 +1438,6 @@ TEST_F_TIMEOUT(policy, shared_writeback_rules, TEST_TIMEOUT)
 	ASSERT_RUN(0, "attached", LOADER " load tenant");
 	ASSERT_RUN(0, "group 7", LOADER " set %s group 7", a);
 	ASSERT_RUN(0, "group 7", LOADER " set %s group 7", b);
-	ASSERT_EQ(0, cg_write(b, "memory.zswap.writeback", "0"));
 
 	h[0] = (struct holder){ .ref = ref, .k = SHR_K, .copies = 1 };
 	h[1] = (struct holder){ .ref = own, .k = SHR_K, .copies = 1 };
@@ -1444,14 +1452,16 @@ TEST_F_TIMEOUT(policy, shared_writeback_rules, TEST_TIMEOUT)
 	wb_a[0] = cg_stat(a, "zswpwb ");
 	wb_b[0] = cg_stat(b, "zswpwb ");
 	zswapped_b[0] = cg_stat(b, "zswapped ");
-	cg_reclaim(a);
+	ASSERT_EQ(0, cg_write(a, "memory.zswap.writeback", "0"));
+	cg_reclaim(b);
 	memcg_stats_settle();
 	wb_a[1] = cg_stat(a, "zswpwb ");
 	wb_b[1] = cg_stat(b, "zswpwb ");
 	zswapped_b[1] = cg_stat(b, "zswapped ");
 
-	ASSERT_EQ(0, cg_write(b, "memory.zswap.writeback", "1"));
-	cg_reclaim(b);
+	ASSERT_EQ(0, cg_write(a, "memory.zswap.writeback", "1"));
+	ASSERT_EQ(0, cg_write(b, "memory.zswap.writeback", "0"));
+	cg_reclaim(a);
 	ASSERT_EQ(0, zu_param_write("shrinker_enabled", shrinker));
 	memcg_stats_settle();
 	wb_a[2] = cg_stat(a, "zswpwb ");
@@ -1460,28 +1470,29 @@ TEST_F_TIMEOUT(policy, shared_writeback_rules, TEST_TIMEOUT)
 
 	for (int i = 0; i < 3; i++)
 		rc[i] = holder_finish(&h[i]);
-	TH_LOG("A's reclaim, B's writeback off: A wrote back %ld pages (of %d "
-	       "unshared), B %ld; B's zswapped %ld -> %ld B",
-	       wb_a[1] - wb_a[0], SHR_K, wb_b[1] - wb_b[0], zswapped_b[0],
-	       zswapped_b[1]);
-	TH_LOG("B's reclaim, B's writeback on: A wrote back %ld pages, B %ld; "
-	       "B's zswapped %ld -> %ld B", wb_a[2] - wb_a[1], wb_b[2] - wb_b[1],
-	       zswapped_b[1], zswapped_b[2]);
+	TH_LOG("B's reclaim, A's writeback off: A's pages written back %ld, "
+	       "B's %ld; B's zswapped %ld -> %ld B", wb_a[1] - wb_a[0],
+	       wb_b[1] - wb_b[0], zswapped_b[0], zswapped_b[1]);
+	TH_LOG("A's reclaim, B's writeback off: A's pages written back %ld "
+	       "(%d unshared), B's %ld; B's zswapped %ld -> %ld B",
+	       wb_a[2] - wb_a[1], SHR_K, wb_b[2] - wb_b[1], zswapped_b[1],
+	       zswapped_b[2]);
 	for (int i = 0; i < 3; i++) {
 		ASSERT_EQ(CHILD_OK, rc[i])
 			TH_LOG("holder %d, %zu corrupt", i, h[i].corrupt);
 	}
 
 	/*
-	 * A's reclaim works, on A's own objects only (and a few pages of its
-	 * processes' stacks and heaps it pushes to zswap on the way).
+	 * 1: nothing charged to A goes.  B's reclaim may write back a few
+	 * pages of its processes' stacks and heaps, its own objects.
 	 */
-	ASSERT_GT(wb_a[1] - wb_a[0], 0);
-	ASSERT_LE(wb_a[1] - wb_a[0], SHR_K + SHR_K / 4);
-	ASSERT_EQ(0, wb_b[1] - wb_b[0]);	/* B forbids: none of its pages */
-	ASSERT_EQ(zswapped_b[0], zswapped_b[1]);
-	ASSERT_GT(wb_b[2] - wb_b[1], 0);	/* B reclaims what it shares */
-	ASSERT_LT(zswapped_b[2], zswapped_b[1]);
+	ASSERT_EQ(0, wb_a[1] - wb_a[0]);
+	ASSERT_LE(wb_b[1] - wb_b[0], SHR_K / 8);
+	ASSERT_GE(zswapped_b[1], zswapped_b[0] - (long)(SHR_K / 8) * PAGE);
+	/* 2: A's reclaim writes back the shared objects, B's slots with them */
+	ASSERT_GT(wb_a[2] - wb_a[1], SHR_K);
+	ASSERT_GE(wb_b[2] - wb_b[1], pct(SHR_K, 90));
+	ASSERT_LT(zswapped_b[2], zswapped_b[1] / 4);
 }
 
 /*
