@@ -308,6 +308,35 @@ def estimate_cell(d):
     return ('<=' if d['predicted_upper_bound'] else '') + f'{d["predicted_pct"]:.1f}%'
 
 
+def estimate_pages_words(configs):
+    """Where the estimate's pages and zswap's stores differ, measured: the
+    pages the estimate read in the tenants' processes, the anonymous pages
+    their cgroups were charged before the pressure, what zswap stored."""
+    c = next((c for c in configs if c.get('name') == 'builtin' and c.get('estimate')
+              and 'derived' in c), None)
+    if not c:
+        return None
+    est = c['estimate']
+    dups = est['domains']['memcg']['duplicate_pages']
+    charged = [t.get('anon_bytes') for t in c.get('per_tenant', [])]
+    anon = (sum(charged) // est['page_size']
+            if charged and all(x is not None and x >= 0 for x in charged) else None)
+    words = (f'The estimate read {est["pages"]:,} pages in the tenants\' processes '
+             f'({est["zero_pages"]:,} zero), '
+             + (f'their cgroups were charged {anon:,} anonymous pages before the '
+                'pressure, ' if anon is not None else '')
+             + f'and zswap stored {c["zswpout"]:,} pages over the swap-out; the estimate '
+             f'counted {dups:,} duplicates per cgroup, the built-in policy merged '
+             f'{c["zswpout_dedup"]:,}.')
+    if anon is not None and anon < est['pages'] - est['zero_pages']:
+        words += (f' {est["pages"] - est["zero_pages"] - anon:,} of the pages read were '
+                  'charged to another cgroup (pages a replica wrote between fork() and '
+                  'entering its cgroup, or shares with its parent): memory.reclaim on '
+                  'the tenants never pushes them out, while the estimate counts them '
+                  'in the cgroup the process is in (docs/operations.md).')
+    return words
+
+
 def estimate_words(configs):
     """One sentence: the estimate against what zswap merged, or None."""
     rows = [p for p in predictions(configs) if not p['upper_bound']
@@ -391,6 +420,9 @@ def observations(configs):
     words = estimate_words(configs)
     if words:
         out.append(words.replace('zdedup-loader estimate', '`zdedup-loader estimate`', 1))
+        pages = estimate_pages_words(configs)
+        if pages:
+            out.append(pages)
     b, t, a = by.get('builtin'), by.get('tenant'), by.get('adaptive')
     if b and t and 'saved_pct' in t['derived']:
         out.append(f'Letting A and B (the same image) share one domain saves '

@@ -33,7 +33,7 @@
  *
  * What the run measured goes to one "DEMO {json}" line: zswap's debugfs
  * counters and /proc/vmstat as deltas over the swap-out, the tenants'
- * memory.stat, the swap-out and swap-in wall times, pages verified and
+ * memory.stat (their anon charge before the swap-out too), the swap-out and swap-in wall times, pages verified and
  * corrupted, and the ideal for the configuration's dedup domains (-d):
  * the number of distinct pages when each distinct page is stored once per
  * domain, known from how the workload was built.  "none" means no dedup
@@ -789,10 +789,11 @@ static void print_result(struct demo *d, const struct snap *base,
 	for (int t = 0; t < NTENANTS; t++) {
 		const struct tenant_snap *a = &s0->t[t], *b = &s1->t[t];
 
-		printf("%s{\"name\":\"%s\",\"refset\":%d,\"zswpout\":%lld,"
+		printf("%s{\"name\":\"%s\",\"refset\":%d,\"anon_bytes\":%lld,"
+		       "\"zswpout\":%lld,"
 		       "\"zswpout_dedup\":%lld,\"zswapped_bytes\":%lld,"
 		       "\"zswap_current_bytes\":%lld}", t ? "," : "",
-		       tenants[t].name, tenants[t].refset,
+		       tenants[t].name, tenants[t].refset, a->anon,
 		       b->zswpout - a->zswpout,
 		       b->zswpout_dedup - a->zswpout_dedup,
 		       b->zswapped - a->zswapped,
