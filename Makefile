@@ -30,7 +30,7 @@ SELFTESTS := $(KTREE)/tools/testing/selftests
 # out of our -Werror build.
 GUEST_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -static \
 	-isystem $(SELFTESTS) -isystem $(SELFTESTS)/cgroup -Itests/guest -Iinclude
-GUEST_UTIL := tests/guest/zswap_util.c tests/guest/policy_util.c
+GUEST_UTIL := tests/guest/zswap_util.c tests/guest/policy_util.c tests/guest/pageout.c
 CGROUP_UTIL := $(B)/guest/obj/cgroup_util.o
 GUEST_SRCS := $(wildcard tests/guest/zdedup_*.c)
 GUEST_BINS := $(patsubst tests/guest/%.c,$(B)/guest/%,$(GUEST_SRCS))
@@ -57,16 +57,16 @@ guest: tools
 	@$(MAKE) --no-print-directory $(GUEST_BINS) $(B)/guest/test_zswap \
 		$(B)/guest/test_zswap_dedup_bpf $(B)/guest/estimate_workload
 
-$(B)/guest/%: tests/guest/%.c $(GUEST_UTIL) $(CGROUP_UTIL) tests/guest/zswap_util.h tests/guest/policy_util.h $(wildcard include/*.h)
+$(B)/guest/%: tests/guest/%.c $(GUEST_UTIL) $(CGROUP_UTIL) tests/guest/zswap_util.h tests/guest/pageout.h tests/guest/policy_util.h $(wildcard include/*.h)
 	@mkdir -p $(@D)
 	gcc $(GUEST_CFLAGS) -o $@ $< $(GUEST_UTIL) $(CGROUP_UTIL)
 
 # The processes of known content that zdedup-loader estimate's tests scan:
 # the host test (tests/host/test_estimate.py) builds its own; the guest
 # suite zdedup_test_estimate runs this one.
-$(B)/guest/estimate_workload: tests/host/estimate_workload.c
+$(B)/guest/estimate_workload: tests/host/estimate_workload.c tests/guest/pageout.c tests/guest/pageout.h
 	@mkdir -p $(@D)
-	gcc -std=gnu11 -O2 -g -Wall -Wextra -Werror -static -o $@ $<
+	gcc -std=gnu11 -O2 -g -Wall -Wextra -Werror -static -o $@ $< tests/guest/pageout.c
 
 # Upstream's zswap selftest and its cgroup helpers, built from the same
 # tree as the kernel, with upstream's own flags: no -O, which matters: at

@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "pageout.h"	/* zu_pageout() */
+
 #define ZU_PAGE_SIZE 4096UL
 #define ZSWAP_DEBUGFS "/sys/kernel/debug/zswap"
 #define ZSWAP_PARAMS "/sys/module/zswap/parameters"
@@ -39,11 +41,6 @@ void zu_fill(void *buf, size_t npages, uint64_t (*seed_of)(size_t i, void *arg),
 size_t zu_count_corrupt(const void *buf, size_t npages,
 			uint64_t (*seed_of)(size_t i, void *arg), void *arg);
 
-/*
- * madvise(MADV_PAGEOUT) over the range, once on every CPU the process may
- * run on (see zswap_util.c); returns 0 or -errno.
- */
-int zu_pageout(void *buf, size_t len);
 
 /* Read a decimal counter from /sys/kernel/debug/zswap/@name; -1 if absent. */
 long long zu_debugfs(const char *name);

@@ -26,7 +26,6 @@
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
-#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +34,8 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <unistd.h>
+
+#include "../guest/pageout.h"
 
 static uint64_t splitmix(uint64_t *s)
 {
@@ -53,28 +54,6 @@ static void fill(unsigned char *p, size_t size, uint64_t seed)
 		memcpy(p + i, &v, 8);
 	}
 	memset(p + size / 4, 0, size - size / 4);
-}
-
-/* MADV_PAGEOUT over [r, r + len), once on every CPU we may run on: 0 or -1. */
-static int page_out(void *r, size_t len)
-{
-	cpu_set_t allowed, one;
-	int ret = 0;
-
-	if (sched_getaffinity(0, sizeof(allowed), &allowed))
-		return madvise(r, len, MADV_PAGEOUT);
-	for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
-		if (!CPU_ISSET(cpu, &allowed))
-			continue;
-		CPU_ZERO(&one);
-		CPU_SET(cpu, &one);
-		if (sched_setaffinity(0, sizeof(one), &one))
-			continue;
-		if (madvise(r, len, MADV_PAGEOUT))
-			ret = -1;
-	}
-	sched_setaffinity(0, sizeof(allowed), &allowed);
-	return ret;
 }
 
 static uint64_t fnv1a(const char *s)
@@ -144,7 +123,7 @@ int main(int argc, char **argv)
 			if (write(1, "unmapped\n", 9) != 9)
 				return 1;
 		} else if (c == 'p') {
-			const char *a = page_out(r, total * ps) ? "pageout failed\n" : "paged\n";
+			const char *a = zu_pageout(r, total * ps) ? "pageout failed\n" : "paged\n";
 
 			if (write(1, a, strlen(a)) != (ssize_t)strlen(a))
 				return 1;

@@ -33,6 +33,7 @@ TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
 LOADER = os.environ.get('ZDEDUP_LOADER',
                         os.path.join(TOP, 'build', 'loader', 'zdedup-loader'))
 WORKLOAD_SRC = os.path.join(TOP, 'tests', 'host', 'estimate_workload.c')
+PAGEOUT_SRC = os.path.join(TOP, 'tests', 'guest', 'pageout.c')
 
 n = 0
 fails = 0
@@ -157,7 +158,7 @@ def main():
         return 1
     tmp = tempfile.mkdtemp(prefix='zdedup-est.')
     binary = os.path.join(tmp, 'estimate_workload')
-    cc = subprocess.run(['gcc', '-O2', '-Wall', '-o', binary, WORKLOAD_SRC],
+    cc = subprocess.run(['gcc', '-O2', '-Wall', '-o', binary, WORKLOAD_SRC, PAGEOUT_SRC],
                         capture_output=True, text=True)
     if cc.returncode:
         print('1..1')
