@@ -7,6 +7,9 @@
 #   make bench      the benchmarks in the VM (not part of check; about
 #                   50 minutes: BENCH_* variables in scripts/bench.sh)
 #   make bench-scale  per-call times as the index grows (64 MiB to 1 GiB)
+#   make compare    zdedup against KSM and stock zswap on real software
+#                   (numpy, redis, python, tmpfs, PostgreSQL replicas) in
+#                   a Debian 12 guest; about 30 minutes (scripts/compare.sh)
 #   make soak       randomized concurrent soak on the sanitizer kernel
 #                   (KASAN, kmemleak, fault injection; about 15 minutes;
 #                   SOAK_SEED=N replays a run, SOAK_PAGES=N sizes it)
@@ -35,7 +38,7 @@ CGROUP_UTIL := $(B)/guest/obj/cgroup_util.o
 GUEST_SRCS := $(wildcard tests/guest/zdedup_*.c)
 GUEST_BINS := $(patsubst tests/guest/%.c,$(B)/guest/%,$(GUEST_SRCS))
 
-.PHONY: all deps tree kernel tools guest policies check demo bench bench-scale soak vm patches series-check clean \
+.PHONY: all deps tree kernel tools guest policies check demo bench bench-scale compare soak vm patches series-check clean \
 	deb install system-test
 
 all: guest policies
@@ -229,6 +232,11 @@ bench-scale: all
 soak: all
 	@scripts/soak.sh
 
+# Real software side by side with KSM: a Debian 12 image (cached in
+# build/compare/), one boot, every configuration; tests/compare/.
+compare: policies
+	@scripts/compare.sh
+
 vm: all
 	@scripts/vm-run.sh shell
 
@@ -262,4 +270,5 @@ $(B)/system/zdedup-systest: tests/system/zdedup_systest.c
 
 clean:
 	rm -rf $(B)/guest $(B)/bpf $(B)/loader $(B)/initramfs $(B)/initramfs.cpio \
-		$(B)/vm $(B)/check $(B)/demo $(B)/soak $(B)/deb $(B)/system/run $(B)/loader-asan $(B)/fuzz
+		$(B)/vm $(B)/check $(B)/demo $(B)/soak $(B)/deb $(B)/system/run $(B)/loader-asan $(B)/fuzz \
+		$(B)/compare/run

@@ -6,9 +6,10 @@
 # debug options on) also boots a Debian 12 system, so that CI's system test
 # packages it (DEB_KVARIANT=default make deb) instead of building a third
 # kernel.  KVARIANT=system builds the kernel of the Debian package and of the
-# benchmarks instead (build/kbuild-system: vm.config + bench.config +
-# system.config: without the debug options, with what systemd and an ext4
-# root on a virtio disk need); KVARIANT=bench is the same kernel;
+# benchmarks and of make compare instead (build/kbuild-system: vm.config +
+# bench.config + system.config + services.config: without the debug
+# options, with what systemd and an ext4 root on a virtio disk need, and
+# KSM, TCP/IP and transparent huge pages as a distribution kernel has them); KVARIANT=bench is the same kernel;
 # KVARIANT=sanitize the sanitizer kernel (build/kbuild-sanitize: vm.config
 # + sanitize.config, KASAN, kmemleak, fault injection); KVARIANT=stock
 # make bench's baseline: stock Linux from the pristine tree (build/linux-stock,
@@ -27,9 +28,9 @@ out="$top/build/kbuild"
 # Each variant: its build directory and its fragments after vm.config.
 case "${KVARIANT:-}" in
 ""|default) variant="" extra="system" ;;
-system|bench) variant=system extra="bench system" ;;
+system|bench) variant=system extra="bench system services" ;;
 sanitize) variant=sanitize extra="sanitize" ;;
-stock) variant=stock extra="bench system stock" ;;
+stock) variant=stock extra="bench system services stock" ;;
 nodedup) variant=nodedup extra="system nodedup" ;;
 kcsan) variant=kcsan extra="kcsan" ;;
 *) echo "error: unknown KVARIANT '$KVARIANT' (default, system, bench, sanitize, stock, nodedup, kcsan)" >&2; exit 2 ;;
@@ -47,6 +48,12 @@ for f in $extra; do frags="$frags $top/kernel-config/$f.config"; done
 [ -n "$variant" ] && out="$top/build/kbuild-$variant"
 jobs=${JOBS:-$(nproc)}
 export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/zdedup-ccache}
+# Objects from another build directory of the same sources hit the cache
+# (series-check's and the variants' trees): paths under build/ hashed
+# relative to the working directory, and -g's compilation directory left
+# out of the hash (it only names the directory in DW_AT_comp_dir).
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$top/build}
+export CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-1}
 kmake() { make -s -C "$tree" O="$out" CC="ccache gcc" HOSTCC="ccache gcc" "$@"; }
 
 mkdir -p "$out"

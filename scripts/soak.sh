@@ -20,8 +20,8 @@
 #                 (default 4096)
 #   SOAK_FAULTS=0 no fault injection
 #   SOAK_KERNEL   sanitize (default); debug: the VM kernel of make check
-#                 (lockdep, DEBUG_VM; no KASAN, kmemleak or fault
-#                 injection), about 4 times faster; kcsan: the data-race
+#                 (lockdep, DEBUG_VM, KFENCE, fault injection; no KASAN or
+#                 kmemleak), about 4 times faster; kcsan: the data-race
 #                 kernel (kernel-config/kcsan.config; reports are splats)
 # and everything scripts/vm-run.sh takes (VM_MEM defaults to 3G here:
 # KASAN's shadow and the swap ramdisk; VM_TIMEOUT to SOAK_SECONDS + 900).
@@ -34,7 +34,7 @@ mkdir -p "$out"
 rm -f "$out/results.json" "$log"
 
 # SOAK_KERNEL=debug runs on the VM kernel of make check (lockdep, DEBUG_VM,
-# DEBUG_LIST; no KASAN or kmemleak), about 4 times faster under TCG;
+# DEBUG_LIST, KFENCE, fault injection; no KASAN or kmemleak), about 4 times faster under TCG;
 # SOAK_KERNEL=kcsan on the data-race kernel (kernel-config/kcsan.config),
 # where every KCSAN report counts as a splat.
 case "${SOAK_KERNEL:-sanitize}" in

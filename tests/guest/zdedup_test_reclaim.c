@@ -368,7 +368,7 @@ TEST_F_TIMEOUT(reclaim, alloc_failure_falls_back, TEST_TIMEOUT)
 	long long idx0, indexed;
 
 	if (access(FAILSLAB, F_OK) || access(DUP_FAILSLAB, W_OK))
-		SKIP(return, "needs CONFIG_FAILSLAB and slab_nomerge (sanitizer kernel)");
+		SKIP(return, "needs CONFIG_FAILSLAB and slab_nomerge (make check boots with both)");
 	ASSERT_NE(NULL, idx);
 	ASSERT_NE(NULL, ref);
 	ASSERT_NE(NULL, h);
