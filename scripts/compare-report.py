@@ -226,7 +226,8 @@ def report_md(meta, services, summary, per_config, order, errors, splats, end, s
         out.append('Each workload\'s anonymous pages (and the shmem workload\'s files), one domain '
                    'per workload, scanned before the pressure (tests/compare/pagescan.py): '
                    'zero pages, exact duplicates (what exact dedup can take) and near-duplicates '
-                   '(within 64 bytes of another distinct page: what a delta encoding could add).\n')
+                   '(within 64 bytes of another distinct page, one base page per group not '
+                   'counted: what a delta encoding could add).\n')
         out.append('| workload | pages | zero | exact duplicates | near-duplicates |')
         out.append('| --- | ---: | ---: | ---: | ---: |')
         for sc in scans:
@@ -236,7 +237,8 @@ def report_md(meta, services, summary, per_config, order, errors, splats, end, s
                 out.append(f'| {sc.get("service")} | failed: {sc.get("error", "?")} | | | |')
                 continue
             out.append(f'| {sc.get("service")} | {n:,} | {pct(r.get("zero", 0) / n)} '
-                       f'| {pct(r.get("exact_dup", 0) / n)} | {pct(r.get("near_dup", 0) / n)} |')
+                       f'| {pct(r.get("exact_dup", 0) / n)} '
+                       f'| {pct(r.get("near_dup_delta", r.get("near_dup", 0)) / n)} |')
     out.append('\n## Integrity and errors\n')
     out.append(f'- driver finished: {"yes" if end else "NO"}'
                + (f' (ok {end.get("ok")}, {end.get("errors")} errors, '
