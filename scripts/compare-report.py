@@ -31,6 +31,8 @@ import statistics
 import subprocess
 import sys
 
+from gnuplot_term import gnuplot_terminal
+
 MiB = 1 << 20
 # Kernel splats that invalidate a run (as scripts/vm-report.py counts them).
 SPLAT = re.compile(r'(WARNING:|BUG:|Oops|Kernel panic|soft lockup|blocked for more than'
@@ -254,24 +256,11 @@ def report_md(meta, services, summary, per_config, order, errors, splats, end, s
     return '\n'.join(out) + '\n'
 
 
-def gnuplot_terminal():
-    try:
-        r = subprocess.run(['gnuplot', '-e', 'set terminal'], capture_output=True, text=True, timeout=30)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    text = r.stdout + r.stderr
-    if re.search(r'^\s*pngcairo\s', text, re.M):
-        return 'pngcairo size 1100,600 font "sans,9"'
-    if re.search(r'^\s*png\s', text, re.M):
-        return 'png size 1100,600'
-    return None
-
-
 def chart(services, summary, per_config, order, outdir, kernel):
     """memory.png: per workload, RAM and zswap held after the pressure per configuration."""
     if not shutil.which('gnuplot'):
         return None, 'gnuplot is not installed (scripts/deps.sh installs gnuplot-nox)'
-    term = gnuplot_terminal()
+    term = gnuplot_terminal('1100,600')
     if not term:
         return None, 'gnuplot has no png terminal'
     data = os.path.join(outdir, 'memory.dat')

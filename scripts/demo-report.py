@@ -34,6 +34,8 @@ import shutil
 import subprocess
 import sys
 
+from gnuplot_term import gnuplot_terminal
+
 MiB = 1024 * 1024
 RESULT = re.compile(r'ZDEDUP-RESULT rc=(\d+)')
 
@@ -493,25 +495,11 @@ def host_busy(path):
     return seen
 
 
-def gnuplot_terminal():
-    try:
-        out = subprocess.run(['gnuplot', '-e', 'set terminal'], capture_output=True,
-                             text=True, timeout=30)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    text = out.stdout + out.stderr
-    if re.search(r'^\s*pngcairo\s', text, re.M):
-        return 'pngcairo size 900,520 font "sans,10"'
-    if re.search(r'^\s*png\s', text, re.M):
-        return 'png size 900,520'
-    return None
-
-
 def chart(configs, outdir):
     """pool.png: pool per configuration against its ideal; None if no gnuplot."""
     if not shutil.which('gnuplot'):
         return None, 'gnuplot is not installed (scripts/deps.sh installs gnuplot-nox)'
-    term = gnuplot_terminal()
+    term = gnuplot_terminal('900,520')
     if not term:
         return None, 'gnuplot has no png terminal'
     ok = [c for c in configs if 'derived' in c]

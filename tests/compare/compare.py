@@ -314,18 +314,13 @@ def read_keyed(path):
 
 
 def numeric_files(directory):
-    """Every file of @directory whose content is one number, as {name: int}."""
+    """Every file of @directory that holds a number (as read_int), as {name: int}."""
     values = {}
-    try:
-        names = sorted(os.listdir(directory))
-    except OSError:
-        return values
-    for name in names:
-        path = os.path.join(directory, name)
-        if os.path.isfile(path):
-            value = read_int(path)
-            if value is not None:
-                values[name] = value
+    for name, text in text_files(directory).items():
+        try:
+            values[name] = int(text.split()[0], 0)
+        except (ValueError, IndexError):
+            pass
     return values
 
 
