@@ -22,10 +22,11 @@
  *                                 the same workload with dedup off
  *   dedup.isolation               the same content in sibling cgroups is not
  *                                 merged (invariant 8)
- *   dedup.incompressible_shared   identical random pages in two processes
- *                                 of a cgroup: with dedup, one raw object
- *                                 per page, the second copy shares it;
- *                                 without, zswap rejects every copy
+ *   dedup.incompressible_shared   three copies of random pages in one
+ *                                 cgroup: with dedup, the first goes to
+ *                                 swap, the second is stored raw and the
+ *                                 third shares it; without, zswap
+ *                                 rejects every copy
  *   dedup.collisions              forced hash collisions (dedup_hash_mask)
  *                                 never merge different content (invariant 2)
  *   dedup.writeback_shared        shared objects written back to the swap
@@ -774,70 +775,92 @@ static char *random_ref_alloc(size_t n, uint64_t seed)
 
 /* What one run of the incompressible_shared workload did. */
 struct raw_run {
-	struct zstat d;		/* counter deltas while both copies are stored */
+	struct zstat first;	/* counter deltas of the first copy */
+	struct zstat d;		/* ... of the second and third copies */
 	long long raw;		/* dedup_raw_objects delta */
-	long long poor;		/* reject_compress_poor + _fail delta */
+	long long poor_first;	/* reject_compress_poor + _fail delta */
+	long long poor;		/* ... of the second and third copies */
 	size_t corrupt;
 };
 
+/* Pages that zswap rejected as incompressible, cumulative */
+static long long rejected_incompressible(void)
+{
+	/* lzo reports a page it cannot shrink as a failure */
+	return zu_debugfs("reject_compress_poor") +
+	       zu_debugfs("reject_compress_fail");
+}
+
 /*
- * This process and a second one in the same cgroup each page out one copy
- * of the K random pages, with dedup_enabled=@enabled.
+ * Three copies of the K random pages in one cgroup, paged out one after
+ * the other with dedup_enabled=@enabled: two by this process, the third by
+ * a second process.
  */
 static void raw_run(struct __test_metadata *_metadata, const char *enabled,
 		    const char *ref, struct raw_run *r)
 {
 	const size_t k = RAW_K;
-	long long raw0, poor0;
-	struct zstat s0, s1;
+	long long raw0, poor0, poor1;
+	struct zstat s0, s1, s2;
+	char *first, *buf;
 	struct sync *sy;
 	struct peer p;
-	char *buf;
 	pid_t pid;
 
 	ASSERT_EQ(0, zu_param_write("dedup_enabled", enabled));
+	first = zu_map(k);
 	buf = zu_map(k);
 	sy = zu_map_shared(sizeof(*sy));
+	ASSERT_NE(NULL, first);
 	ASSERT_NE(NULL, buf);
 	ASSERT_NE(NULL, sy);
 	zu_barrier_init(&sy->bar[0], 2);
+	zu_fill_ref(first, ref, NULL, k);
 	zu_fill_ref(buf, ref, NULL, k);
 
 	zstat_read(&s0);
 	raw0 = zu_debugfs("dedup_raw_objects");
-	poor0 = zu_debugfs("reject_compress_poor") +
-		zu_debugfs("reject_compress_fail");
+	poor0 = rejected_incompressible();
+	ASSERT_EQ(0, zu_pageout(first, k * PAGE));
+	zstat_read(&s1);
+	poor1 = rejected_incompressible();
 	ASSERT_EQ(0, zu_pageout(buf, k * PAGE));
 	p = (struct peer){ .ref = ref, .n = k, .bar = &sy->bar[0],
 			   .corrupt = &sy->corrupt[0] };
 	pid = zu_spawn(NULL, iso_peer, &p);
 	ASSERT_LT(0, pid);
 	ASSERT_EQ(0, zu_barrier_wait(&sy->bar[0], BAR_TIMEOUT));	/* stored */
-	zstat_read(&s1);
+	zstat_read(&s2);
 	r->raw = zu_debugfs("dedup_raw_objects") - raw0;
-	/* lzo reports a page it cannot shrink as a failure */
-	r->poor = zu_debugfs("reject_compress_poor") +
-		  zu_debugfs("reject_compress_fail") - poor0;
+	r->poor_first = poor1 - poor0;
+	r->poor = rejected_incompressible() - poor1;
 	ASSERT_EQ(0, zu_barrier_wait(&sy->bar[0], BAR_TIMEOUT));	/* measured */
-	r->corrupt = zu_count_corrupt_ref(buf, ref, NULL, k);
+	r->corrupt = zu_count_corrupt_ref(first, ref, NULL, k) +
+		     zu_count_corrupt_ref(buf, ref, NULL, k);
 	ASSERT_EQ(CHILD_OK, zu_wait_child(pid))
 		TH_LOG("peer: %zu corrupt", sy->corrupt[0]);
-	r->d = zstat_delta(&s0, &s1);
-	LOG_DELTA(enabled[0] == 'Y' ? "dedup on " : "dedup off", r->d);
+	r->first = zstat_delta(&s0, &s1);
+	r->d = zstat_delta(&s1, &s2);
+	LOG_DELTA(enabled[0] == 'Y' ? "dedup on, first copy " :
+				      "dedup off, first copy", r->first);
+	LOG_DELTA(enabled[0] == 'Y' ? "dedup on, 2nd + 3rd  " :
+				      "dedup off, 2nd + 3rd ", r->d);
 	TH_LOG("dedup_enabled=%s: raw objects %+lld, rejected as "
-	       "incompressible %+lld, %zu corrupt", enabled, r->raw, r->poor,
-	       r->corrupt);
+	       "incompressible %+lld then %+lld, %zu corrupt", enabled, r->raw,
+	       r->poor_first, r->poor, r->corrupt);
 	ASSERT_EQ(0UL, r->corrupt);
+	zu_unmap(first, k);
 	zu_unmap(buf, k);
 }
 
 /*
- * Two processes of one cgroup hold the same K pages of random bytes (model
+ * Three copies of the same K pages of random bytes in one cgroup (model
  * weights, encrypted or compressed buffers loaded by replicas).  They do
- * not compress: without dedup zswap rejects every copy and both go to the
- * swap device.  With dedup the first copy of each page is stored as it is,
- * a raw object, and the second shares it: K raw objects, K hits, the pool
- * about K pages.
+ * not compress: without dedup zswap rejects every copy and all three go
+ * to the swap device.  With dedup the first copy goes to the swap device
+ * too and leaves a sighting of each content; the second copy is stored as
+ * it is, K raw objects, and the third shares them: K hits, the pool about
+ * K pages, 2K slots in zswap.
  */
 TEST_F_TIMEOUT(dedup, incompressible_shared, TEST_TIMEOUT)
 {
@@ -850,12 +873,18 @@ TEST_F_TIMEOUT(dedup, incompressible_shared, TEST_TIMEOUT)
 	raw_run(_metadata, "Y", ref, &on);
 
 	/* Off: stock zswap rejects them all. */
-	ASSERT_GE(off.poor, pct(2 * k, 95));
+	ASSERT_GE(off.poor_first + off.poor, pct(3 * k, 95));
 	ASSERT_EQ(0, off.raw);
-	ASSERT_LE(off.d.stored, pct(2 * k, 5));
-	ASSERT_GE(off.d.pswpout, pct(2 * k, 95));
+	ASSERT_LE(off.first.stored + off.d.stored, pct(3 * k, 5));
+	ASSERT_GE(off.first.pswpout + off.d.pswpout, pct(3 * k, 95));
 
-	/* On: every page in zswap, each content once, uncompressed. */
+	/* On, first copy: to the swap device, nothing in the pool. */
+	ASSERT_GE(on.poor_first, pct(k, 95));
+	ASSERT_LE(on.first.stored, pct(k, 5));
+	ASSERT_GE(on.first.pswpout, pct(k, 95));
+	ASSERT_LE(on.first.pool, pct(k * PAGE, 5));
+
+	/* On, second and third: in zswap, each content once, uncompressed. */
 	ASSERT_LE(on.poor, pct(k, 5));
 	ASSERT_GE(on.raw, pct(k, 95));
 	ASSERT_LE(on.raw, k);
