@@ -7,11 +7,13 @@
  * read.  /proc/PID/pagemap says, page by page, whether a page is present
  * (and its PFN, to root), in swap (and its swap entry), or a page of a
  * file or shared memory (left out: zswap stores anonymous pages).  Runs
- * of present pages are read with pread() from /proc/PID/mem, which
- * neither stops nor changes the process.  Pages in swap are only counted:
- * reading them would fault them back in, which only --include-swapped
- * does.  (A page reclaimed between its pagemap entry and its read is
- * faulted back in: the window is one run of at most 2 MiB.)
+ * of present pages are read with pread() from /proc/PID/mem, which does
+ * not stop the process but, like any access through it, marks the pages
+ * read as referenced (reclaim sees them as recently used for a while).
+ * Pages in swap are only counted: reading them would fault them back in,
+ * which only --include-swapped does.  (A page reclaimed between its
+ * pagemap entry and its read is faulted back in: the window is one run
+ * of at most 2 MiB.)
  *
  * Each page read is zero-filled (counted apart: the swap core keeps those
  * out of zswap) or hashed with xxh64, the kernel's hash, from libxxhash
