@@ -84,8 +84,9 @@ export_series() {
 		g status --short --untracked-files=no >&2
 	fi
 	# One file per commit; the cover letter (cover-letter.txt, written by
-	# hand) is not a patch and stays.
-	find "$top/kernel-patches" -name '*.patch' -delete
+	# hand) is not a patch and stays, and so do the series of other bases
+	# in subdirectories (kernel-patches/7.3/).
+	find "$top/kernel-patches" -maxdepth 1 -name '*.patch' -delete
 	g format-patch -q --no-signature --zero-commit -o "$top/kernel-patches" "$base..HEAD"
 	echo "$(series_hash) $(g rev-parse HEAD)" > "$stamp"
 	ls -1 "$top"/kernel-patches/*.patch 2>/dev/null | sed "s|$top/||" || echo "(series is empty)"
