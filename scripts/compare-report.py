@@ -12,7 +12,12 @@ the workload's cgroups hold before and after the pressure
 the ratio to stock zswap measured in the same repetition (paired, median
 with min and max), the zswap charge, what went to the swap disk, the
 share of its stores that dedup merged (zswpout_dedup / zswpout), the
-reclaiming task's system CPU time, the read-back time.  Per
+reclaiming task's system CPU time, the read-back time.  For a workload
+with a request benchmark (redis: the driver's bench phase, under
+memory.high): requests/s and the p50 and p99 latency, medians over the
+replicas and then over the repetitions, each with its ratio to stock
+zswap's in the same repetition (median, min, max), the zswap loads during
+the benchmark, and whether the data verified after it.  Per
 configuration: ksmd's CPU seconds and wait, KSM's pages_sharing, the zswap
 pool after the pressure.  With --tap FILE (make check's smoke run) it also
 writes TAP to FILE: each configuration ran, every replica verified, no
@@ -82,15 +87,64 @@ def med(values):
     return statistics.median(values) if values else None
 
 
+def total(values):
+    """The sum of @values, None if any is None (or there are none)."""
+    values = list(values)
+    return None if not values or any(v is None for v in values) else sum(values)
+
+
+def paired(rs, stock, *keys):
+    """Ratios of each run's value at @keys to stock's in the same repetition
+    (@stock: {(service, rep): stock run}), as (median, min, max), None if none."""
+    ratios = []
+    for r in rs:
+        base = get(stock.get((r['service'], r['rep'])), *keys)
+        value = get(r, *keys)
+        if base and value is not None:
+            ratios.append(value / base)
+    if not ratios:
+        return None, None, None
+    return med(ratios), min(ratios), max(ratios)
+
+
+def verified(checks):
+    """False if any check failed, True if some passed, None if none ran."""
+    if any(c is False for c in checks):
+        return False
+    return True if any(c is True for c in checks) else None
+
+
+def bench_summary(rs, stock):
+    """The bench phase's figures of @rs (one service x config), or {} without any."""
+    bs = [r for r in rs if get(r, 'bench', 'p50_ms') is not None]
+    if not any(r.get('bench') for r in rs):
+        return {}
+    out = {'bench_reps': len(bs),
+           'bench_verified': verified([get(r, 'bench', 'verified') for r in rs if r.get('bench')]),
+           'bench_errors': sum(1 for r in rs if get(r, 'bench', 'error')),
+           'bench_requests': med(get(r, 'bench', 'requests') for r in bs),
+           'bench_clients': med(get(r, 'bench', 'clients') for r in bs),
+           'bench_high_fraction': med(get(r, 'bench', 'high_fraction') for r in bs),
+           'bench_memory_high': med(med(x.get('memory_high') for x in get(r, 'bench', 'replicas') or [])
+                                    for r in bs),
+           'bench_zswpin': med(total(x.get('zswpin') for x in get(r, 'bench', 'replicas') or [])
+                               for r in bs),
+           'bench_s': med(get(r, 'bench', 'wall_s') for r in bs)}
+    for key in ('rps', 'p50_ms', 'p99_ms'):
+        out[f'bench_{key}'] = med(get(r, 'bench', key) for r in bs)
+        ratio, low, high = paired(bs, stock, 'bench', key)
+        out[f'bench_{key}_ratio'] = ratio
+        out[f'bench_{key}_ratio_min'] = low
+        out[f'bench_{key}_ratio_max'] = high
+    return out
+
+
 def summarize(runs, configs, order):
     """Per service x config: medians over repetitions, ratios to stock paired by rep."""
     by_key = {}
     for r in runs:
         by_key.setdefault((r['service'], r['config']), []).append(r)
-    stock_after = {(r['service'], r['rep']): get(r, 'after', 'memory_current')
-                   for r in runs if r['config'] == 'stock' and r.get('ok')}
-    stock_before = {(r['service'], r['rep']): get(r, 'before', 'memory_current')
-                    for r in runs if r['config'] == 'stock' and r.get('ok')}
+    stock = {(r['service'], r['rep']): r for r in runs if r['config'] == 'stock' and r.get('ok')}
     services = []
     for r in runs:
         if r['service'] not in services:
@@ -103,16 +157,7 @@ def summarize(runs, configs, order):
             if not rs:
                 summary[s][c] = {'reps': 0}
                 continue
-            ratios_after, ratios_before = [], []
-            for r in rs:
-                base = stock_after.get((s, r['rep']))
-                held = get(r, 'after', 'memory_current')
-                if base and held is not None:
-                    ratios_after.append(held / base)
-                base = stock_before.get((s, r['rep']))
-                held = get(r, 'before', 'memory_current')
-                if base and held is not None:
-                    ratios_before.append(held / base)
+            ratio_after, ratio_after_min, ratio_after_max = paired(rs, stock, 'after', 'memory_current')
             merged = []
             for r in rs:
                 out = (get(r, 'after', 'zswpout') or 0) - (get(r, 'before', 'zswpout') or 0)
@@ -128,10 +173,10 @@ def summarize(runs, configs, order):
                 'after_ram': med(get(r, 'after', 'ram_held') for r in rs),
                 'after_zswap': med(get(r, 'after', 'zswap') for r in rs),
                 'on_disk': med(get(r, 'after', 'on_disk') for r in rs),
-                'ratio_after': med(ratios_after),
-                'ratio_after_min': min(ratios_after) if ratios_after else None,
-                'ratio_after_max': max(ratios_after) if ratios_after else None,
-                'ratio_before': med(ratios_before),
+                'ratio_after': ratio_after,
+                'ratio_after_min': ratio_after_min,
+                'ratio_after_max': ratio_after_max,
+                'ratio_before': paired(rs, stock, 'before', 'memory_current')[0],
                 'merged_share': med(merged),
                 'estimate_percent': med(est),
                 'ksm_merging_pages': med(get(r, 'before_ksm', 'ksm_merging_pages') for r in rs),
@@ -139,6 +184,7 @@ def summarize(runs, configs, order):
                 'pressure_wall_s': med(get(r, 'pressure', 'wall_s') for r in rs),
                 'readback_s': med(get(r, 'readback', 'wall_s') for r in rs),
             }
+            summary[s][c].update(bench_summary(rs, stock))
     per_config = {}
     for c in order:
         cs = [x for x in configs if x['config'] == c]
@@ -170,10 +216,60 @@ def secs(v):
     return '-' if v is None else f'{v:.1f}'
 
 
-def ratio(s):
-    if s.get('ratio_after') is None:
+def ratio(s, key='ratio_after'):
+    if s.get(key) is None:
         return '-'
-    return f'{s["ratio_after"]:.2f} [{s["ratio_after_min"]:.2f}, {s["ratio_after_max"]:.2f}]'
+    return f'{s[key]:.2f} [{s[key + "_min"]:.2f}, {s[key + "_max"]:.2f}]'
+
+
+def yes_no(v):
+    return '-' if v is None else 'yes' if v else 'NO'
+
+
+def ms(v):
+    if v is None:
+        return '-'
+    return f'{v:.3f}' if v < 10 else f'{v:.1f}'
+
+
+def bench_md(s, summary, per_config, order):
+    """The section of a workload's request benchmark (redis), or []."""
+    rows = [(c, summary[s].get(c, {})) for c in order]
+    if not any('bench_reps' in x for _, x in rows):
+        return []
+    some = next((x for _, x in rows if x.get('bench_reps')), {})
+    out = [f'\n## {s}: request latency under memory.high\n']
+    out.append('After the read-back, every replica\'s `memory.high` '
+               f'{pct(some.get("bench_high_fraction"))} of the way from its `memory.current` after '
+               'the pressure (everything pushed out) up to before it (loaded), as the boot\'s first '
+               'configuration without KSM measured them: one limit in every configuration, and '
+               'what dedup saves in zswap is left to RAM. Then, one replica at a time while all '
+               'sit at their limit, '
+               f'`redis-benchmark` ({some.get("bench_requests") or 0:,.0f} requests a replica, '
+               f'{some.get("bench_clients") or 0:.0f} connections) reads random keys of the loaded '
+               'dataset, so that requests fault pages in from zswap and push others out. '
+               'p50, p99, requests/s: median over the replicas, then over repetitions; "vs stock": '
+               'divided by stock zswap\'s in the same repetition (median [min, max]). '
+               '"zswap loads": `zswpin` of the replicas during their runs. "verified": every '
+               'replica\'s `DEBUG DIGEST` after the benchmark (`--redis-bench-verify`; "-": not '
+               'checked).\n')
+    out.append('| configuration | memory.high a replica | requests/s | p50 ms | p99 ms | p50 vs stock '
+               '| p99 vs stock | requests/s vs stock | zswap loads | verified |')
+    out.append('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |')
+    for c, x in rows:
+        label = per_config[c]['label']
+        if not x.get('bench_reps'):
+            why = 'failed' if 'bench_reps' in x or not x.get('reps') else 'not run'
+            out.append(f'| {label} | {why} | | | | | | | | |')
+            continue
+        rps = '-' if x['bench_rps'] is None else f'{x["bench_rps"]:,.0f}'
+        loads = '-' if x['bench_zswpin'] is None else f'{x["bench_zswpin"]:,.0f}'
+        high = '-' if x['bench_memory_high'] is None else f'{mib(x["bench_memory_high"])} MiB'
+        out.append(f'| {label} | {high} | {rps} | {ms(x["bench_p50_ms"])} '
+                   f'| {ms(x["bench_p99_ms"])} | {ratio(x, "bench_p50_ms_ratio")} '
+                   f'| {ratio(x, "bench_p99_ms_ratio")} | {ratio(x, "bench_rps_ratio")} | {loads} '
+                   f'| {yes_no(x["bench_verified"])} |')
+    return out
 
 
 def report_md(meta, services, summary, per_config, order, errors, splats, end, scans, png):
@@ -212,6 +308,8 @@ def report_md(meta, services, summary, per_config, order, errors, splats, end, s
                        f'| {ratio(x)} | {mib(x["after_zswap"])} MiB | {mib(x["on_disk"])} MiB '
                        f'| {pct(x["merged_share"])} | {est} | {ksm} | {secs(x["pressure_sys_s"])} '
                        f'| {secs(x["readback_s"])} | {"yes" if x["correct"] else "NO"} |')
+    for s in services:
+        out += bench_md(s, summary, per_config, order)
     out.append('\n## Per configuration\n')
     out.append('| configuration | ksmd CPU s | KSM wait s | converged | KSM pages_sharing '
                '| zswap pool after pressure | stored pages | seconds per run |')

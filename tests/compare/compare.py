@@ -75,6 +75,27 @@ One configuration, all services at once:
   after      per service: memory.current, memory.stat, memory.swap.current
   read-back  per service, replicas at once: every replica reads all of its
              data back and verifies it
+  bench      redis, in the configurations of --redis-bench-in (default
+             all; --redis-bench-requests 0 skips it): request latency
+             under memory pressure.  Every replica's memory.high set
+             --redis-bench-high (0.5) of the way from its memory.current
+             after the pressure (everything pushed out: the zswap objects
+             and what reclaim cannot take) up to before it (loaded), both
+             as measured in the first configuration without KSM of the
+             boot, so that the limit is the same in every configuration
+             (KSM lowers memory.current; dedup lowers the zswap charge,
+             which leaves more of the limit for RAM: that is its effect);
+             refused if that leaves less than 1 MiB above what the
+             replica holds after this configuration's pressure (it would
+             only thrash, every request throttled); then, one replica after
+             the other while all sit at their limit, redis-benchmark
+             (--redis-bench-requests requests from --redis-bench-clients
+             connections) reads random keys of the loaded dataset through
+             a script (REDIS_BENCH_SCRIPT), so that requests fault in pages
+             from zswap and push others out; then memory.high back to max
+             (and with --redis-bench-verify every replica's DEBUG DIGEST
+             checked again: it costs as much as the read-back).  After
+             the read-back, so that nothing measured before changes
   teardown   stop everything; KSM unmerge (run=2) and off; unload the
              policy; remove the cgroups and tmpfs mounts; drop caches;
              wait until swap and zswap are back to where they started
@@ -119,6 +140,19 @@ does not provide is null.  Every record has "type":
     eagain, clear_refs_processes}, after {memory}, after_ksm {ksm},
     readback {wall_s,
     replicas [{replica, verified, seconds, ...service-specific}]},
+    bench (null where the service has none or it was skipped) {tool,
+    command, requests, clients, keyspace, high_fraction, high_basis {rep,
+    config}, limit_s (the memory.high writes, which reclaim down to the
+    limit), wall_s (limits and benchmark), verified, verify_s (with
+    --redis-bench-verify, every replica's DEBUG DIGEST after it,
+    memory.high back at max; else null), error (null or why it failed), p50_ms, p95_ms, p99_ms, rps (medians over the
+    replicas), replicas [{replica, memory_high (bytes, null without
+    cgroups), memory_current (after the limit took), rps, avg_ms, min_ms,
+    p50_ms, p95_ms, p99_ms, max_ms (redis-benchmark --csv), seconds,
+    calls, failed_calls (the script's, INFO commandstats), misses
+    (keyspace_misses during the run: 0, every key read exists),
+    zswpin, zswpout, zswpout_dedup, high_events (the replica cgroup's
+    memory.stat and memory.events "high" during its run)}]},
     per_replica [{replica, cgroup, before {memory}, after {memory},
     pressure {wall_s, writes, eagain, request, freed [bytes per write]}}]
     where {memory} = {memory_current, anon, file, shmem, zswap, zswapped,
@@ -142,12 +176,14 @@ does not provide is null.  Every record has "type":
     dedup_policy (debugfs dedup_policy; both read before the pressure),
     ksm_settings {pages_to_scan, sleep_millisecs} or null, services
     [names], times {setup_s, load_s, ksm_wait_s, estimate_s, pagescan_s,
-    pressure_s, readback_s, teardown_s, total_s: the phases that ran},
+    pressure_s, readback_s, bench_s, teardown_s, total_s: the phases
+    that ran},
     ksm_wait {converged,
     wall_s, ksmd_cpu_s, full_scans, pages_sharing, pages_shared,
     pages_unshared, pages_volatile, general_profit} or null,
     snapshots {start, loaded, before_pressure, after_pressure,
-    after_readback, after_teardown: {t, zswap {every numeric file of
+    after_readback, before_bench, after_bench (when a bench ran),
+    after_teardown: {t, zswap {every numeric file of
     /sys/kernel/debug/zswap}, vmstat {zswp*, pswp*, ksm*, thp_swpout*,
     thp_split*, swap_ra*}, ksm {every numeric file of
     /sys/kernel/mm/ksm}, ksmd_cpu_s, meminfo {MemTotal, MemFree,
@@ -155,6 +191,8 @@ does not provide is null.  Every record has "type":
     swap_used}} ("loaded": right after the load, before any KSM wait),
     pressure_delta {zswap, vmstat: after_pressure - before_pressure},
     readback_delta {zswap, vmstat: after_readback - after_pressure},
+    bench_delta {zswap, vmstat: after_bench - before_bench (the check
+    after the benchmark included)} or null,
     settle {seconds, settled, swap_used, stored_pages, reset_swap, and
     swap_used_after_reset, stored_pages_after_reset when swap had to be
     reset with swapoff/swapon (not settled within 20 s; an error record
@@ -176,7 +214,8 @@ The exit status is 0 when ok and complete, else 1.
 A failed service or configuration records an error and the driver goes on
 with the next.  --no-cgroups is a test mode for a chroot on a shared host:
 no cgroups, no memory pressure, no zswap, KSM, policy or cache settings;
-only the workloads' start, load, read-back and verification run.
+only the workloads' start, load, read-back and verification run (and
+the redis benchmark, without a memory limit).
 
 Internal modes: `compare.py --agent KIND ...` is one replica of the
 weights, python or shmem service (commands on stdin, JSON replies on
@@ -187,6 +226,7 @@ exec'ing a workload program.
 Python 3 standard library and numpy only.
 """
 
+import csv
 import ctypes
 import errno
 import glob
@@ -201,6 +241,7 @@ import select
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import sysconfig
@@ -650,6 +691,21 @@ def cgroup_memory(path):
         memory[key] = stat.get(key)
     memory.update(derived_memory(memory))
     return memory
+
+
+def get_field(d, *keys):
+    """d[k1][k2]...; None where any level is missing or None."""
+    for key in keys:
+        if not isinstance(d, dict) or d.get(key) is None:
+            return None
+        d = d[key]
+    return d
+
+
+def counter_delta(first, second, key):
+    """second[key] - first[key]; None unless both are numbers."""
+    a, b = get_field(first, key), get_field(second, key)
+    return b - a if isinstance(a, int) and isinstance(b, int) else None
 
 
 def derived_memory(memory):
@@ -1207,10 +1263,16 @@ class Service:
     starts the replicas, load() loads the data (a dict for the run record),
     readback() reads everything back and verifies it: {"replicas": [...],
     "problems": [...]} with per replica {"replica", "verified", "seconds",
-    ...}; stop() stops the replicas and removes what start() made.
+    ...}; stop() stops the replicas and removes what start() made.  A
+    service with a request benchmark (has_bench) has bench_replica(i)
+    and bench_command() (see ConfigRun.bench()).
     """
 
     name = None
+    has_bench = False
+    # the memory.current of each replica before the pressure on which the
+    # bench phase's limits are based, and where it was measured
+    bench_basis = None
 
     def __init__(self, opts, workdir):
         self.opts, self.workdir = opts, workdir
@@ -1515,6 +1577,64 @@ def redis_dataset(keys, seed=6381):
             yield resp_command(("SET", f"counter:{key:07d}", rng.randint(0, 10**9)))
 
 
+# The bench phase's request (see the header): a read of one key of the
+# loaded dataset.  redis-benchmark's __rand_int__ becomes a 12-digit
+# number below -r and the dataset's keys have 7 (profile:0001234), so a
+# script turns the number into the key and reads it as a client would:
+# GET a profile or a counter, HGETALL a session (redis_dataset's mix).
+REDIS_BENCH_SCRIPT = """\
+local n = tonumber(ARGV[1])
+local id = string.format('%07d', n)
+local kind = n % 5
+if kind < 3 then return redis.call('GET', 'profile:' .. id) end
+if kind == 3 then return redis.call('HGETALL', 'session:' .. id) end
+return redis.call('GET', 'counter:' .. id)
+"""
+# per replica (--redis-bench-requests): 3 x 800 took 9.0 s in stock and
+# 4.3 s in tenant under TCG, 3 x 3000 27 and 50 s (2026-12-02); the
+# phase's budget is 15 s a configuration
+REDIS_BENCH_REQUESTS = 800
+BENCH_TIMEOUT_S = 120           # one redis-benchmark run
+BENCH_QUERY_TIMEOUT_S = 60      # the queries around it (SCRIPT LOAD, INFO)
+BENCH_MIN_HEADROOM = MiB        # memory.high at least this above everything pushed out
+# redis-benchmark --csv's columns (7.0) -> the record's names
+BENCH_CSV_COLUMNS = {"rps": "rps", "avg_latency_ms": "avg_ms",
+                     "min_latency_ms": "min_ms", "p50_latency_ms": "p50_ms",
+                     "p95_latency_ms": "p95_ms", "p99_latency_ms": "p99_ms",
+                     "max_latency_ms": "max_ms"}
+
+
+def parse_benchmark_csv(text):
+    """
+    The last test row of `redis-benchmark --csv` as {rps, avg_ms, min_ms,
+    p50_ms, p95_ms, p99_ms, max_ms}.  Redis 7.0 prints a header line
+    "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms",
+    "p95_latency_ms","p99_latency_ms","max_latency_ms" and a row per
+    test; 6.x printed "test","rps" only, which is an error here.
+    """
+    rows = list(csv.DictReader(line for line in text.splitlines()
+                               if line.startswith('"')))
+    if not rows:
+        raise WorkloadError(f"redis-benchmark --csv printed no result: {text.strip()[-300:]!r}")
+    result = {}
+    for column, key in BENCH_CSV_COLUMNS.items():
+        try:
+            result[key] = float(rows[-1][column])
+        except (KeyError, TypeError, ValueError):
+            raise WorkloadError(f"redis-benchmark --csv: no {column}: "
+                                f"{text.strip()[-300:]!r}") from None
+    return result
+
+
+def commandstats(info, command):
+    """INFO commandstats' line of @command as {calls, failed_calls, ...}."""
+    for line in (info or "").splitlines():
+        if line.startswith(f"cmdstat_{command}:"):
+            fields = dict(part.split("=", 1) for part in line.split(":", 1)[1].split(","))
+            return {key: int(value) for key, value in fields.items() if value.isdigit()}
+    return {}
+
+
 class RedisService(Service):
     """Key-value replicas: redis-server holding the same dataset, loaded over TCP."""
 
@@ -1571,8 +1691,8 @@ class RedisService(Service):
                                     f"{log_tail(self.log_path(replica))}")
             time.sleep(0.3)
 
-    def query(self, replica, *args):
-        client = RedisClient(self.port(replica))
+    def query(self, replica, *args, timeout=STEP_TIMEOUT_S):
+        client = RedisClient(self.port(replica), timeout=timeout)
         try:
             return client.call(*args)
         finally:
@@ -1621,6 +1741,52 @@ class RedisService(Service):
                     f"!= {self.digest} after read-back"
                     for r in replicas if not r["verified"]]
         return {"replicas": replicas, "problems": problems}
+
+    @property
+    def has_bench(self):
+        return self.opts.redis_bench_requests > 0
+
+    def bench_command(self):
+        """redis-benchmark's arguments but the server's (-h, -p)."""
+        sha = hashlib.sha1(REDIS_BENCH_SCRIPT.encode()).hexdigest()
+        return ["redis-benchmark", "-n", str(self.opts.redis_bench_requests),
+                "-c", str(self.opts.redis_bench_clients), "-r", str(self.opts.redis_keys),
+                "--csv", "EVALSHA", sha, "0", "__rand_int__"]
+
+    def bench_replica(self, replica):
+        """
+        redis-benchmark against @replica: --redis-bench-requests reads of
+        random keys of the dataset (REDIS_BENCH_SCRIPT) from
+        --redis-bench-clients connections; its figures, and the script's
+        calls, failures and the key misses from INFO.
+        """
+        argv = self.bench_command()
+        argv[1:1] = ["-h", "127.0.0.1", "-p", str(self.port(replica))]
+
+        def query(*args):
+            return self.query(replica, *args, timeout=BENCH_QUERY_TIMEOUT_S)
+        sha = query("SCRIPT", "LOAD", REDIS_BENCH_SCRIPT)
+        if sha not in argv:
+            raise WorkloadError(f"redis r{replica}: SCRIPT LOAD gave {sha}, not the "
+                                f"SHA1 of REDIS_BENCH_SCRIPT")
+        misses0 = read_info_field(query("INFO", "stats"), "keyspace_misses")
+        calls0 = commandstats(query("INFO", "commandstats"), "evalsha")
+        start = time.monotonic()
+        out = run(argv, timeout=BENCH_TIMEOUT_S)
+        seconds = round(time.monotonic() - start, 3)
+        result = parse_benchmark_csv(out)
+        misses1 = read_info_field(query("INFO", "stats"), "keyspace_misses")
+        calls1 = commandstats(query("INFO", "commandstats"), "evalsha")
+        result.update(
+            seconds=seconds,
+            calls=calls1.get("calls", 0) - calls0.get("calls", 0),
+            failed_calls=calls1.get("failed_calls", 0) - calls0.get("failed_calls", 0),
+            misses=None if misses0 is None or misses1 is None else misses1 - misses0)
+        if result["failed_calls"] or result["calls"] < self.opts.redis_bench_requests:
+            raise WorkloadError(f"redis r{replica}: the benchmark's script ran "
+                                f"{result['calls']} times, {result['failed_calls']} "
+                                f"failed, for {self.opts.redis_bench_requests} requests")
+        return result
 
     def stop(self):
         for replica, proc in enumerate(getattr(self, "procs", [])):
@@ -1831,7 +1997,7 @@ class ServiceRun:
         self.fields = {"start_s": None, "load_s": None, "load": None,
                        "before": None, "before_ksm": None, "estimate": None,
                        "estimate_error": None, "pressure": None, "after": None,
-                       "after_ksm": None, "readback": None}
+                       "after_ksm": None, "readback": None, "bench": None}
         self.per_replica = [{"replica": r, "cgroup": service.cgroup(r),
                              "before": None, "after": None, "pressure": None}
                             for r in range(service.replicas)]
@@ -2060,6 +2226,125 @@ class ConfigRun:
             log(f"{run.service.name}: read back in {wall:.1f} s, "
                 f"{'verified' if run.correct else 'CORRUPTED'}")
 
+    def bench_limits(self, run):
+        """
+        memory.high per replica of @run's service for the bench phase (see
+        the header), from the replica's memory.current before and after
+        the pressure in the first configuration without KSM that measured
+        them (else this one's); and where they were measured.  None per
+        replica without cgroups.
+        """
+        service = run.service
+        if OPT.no_cgroups:
+            return [None] * service.replicas, None
+        held = {when: [get_field(entry, when, "memory_current") for entry in run.per_replica]
+                for when in ("before", "after")}
+        measured = all(held["before"]) and all(held["after"])
+        if service.bench_basis is None and self.settings["ksm"] is None and measured:
+            service.bench_basis = dict(held, rep=self.rep, config=self.name)
+        basis = service.bench_basis or dict(held, rep=self.rep, config=self.name)
+        if not (all(basis["before"]) and all(basis["after"])):
+            raise WorkloadError("no memory.current before and after the pressure "
+                                "to base memory.high on")
+        fraction = self.opts.redis_bench_high
+        limits = []
+        for replica, (loaded, floor) in enumerate(zip(basis["before"], basis["after"])):
+            limit = floor + int(fraction * max(loaded - floor, 0))
+            limit = limit // PAGE_SIZE * PAGE_SIZE
+            # under what the replica holds with everything pushed out it
+            # could only thrash: every request throttled (seconds each)
+            own_floor = held["after"][replica]
+            if own_floor is not None and limit < own_floor + BENCH_MIN_HEADROOM:
+                raise WorkloadError(
+                    f"r{replica}: memory.high {limit} would leave less than "
+                    f"{BENCH_MIN_HEADROOM >> 20} MiB above its memory.current after the "
+                    f"pressure ({own_floor}): it would only thrash")
+            limits.append(limit)
+        return limits, {"rep": basis["rep"], "config": basis["config"]}
+
+    def bench(self):
+        """The request benchmark of the services that have one (see the header)."""
+        for run in self.running():
+            service = run.service
+            if not service.has_bench or run.correct is False:
+                continue
+            record = {"tool": "redis-benchmark", "command": " ".join(service.bench_command()),
+                      "requests": self.opts.redis_bench_requests,
+                      "clients": self.opts.redis_bench_clients,
+                      "keyspace": self.opts.redis_keys,
+                      "high_fraction": self.opts.redis_bench_high, "high_basis": None,
+                      "limit_s": None, "wall_s": None, "verified": None, "verify_s": None,
+                      "error": None,
+                      "p50_ms": None, "p95_ms": None, "p99_ms": None, "rps": None,
+                      "replicas": []}
+            run.fields["bench"] = record
+            start = time.monotonic()
+            try:
+                self.bench_service(run, record)
+            except Exception as exc:
+                record["error"] = exception_text(exc)
+                REC.error(f"bench: {exception_text(exc)}", rep=self.rep, config=self.name,
+                          service=service.name, phase="bench")
+            finally:
+                for replica in range(0 if OPT.no_cgroups else service.replicas):
+                    try:
+                        write_file(service.cgroup(replica) + "/memory.high", "max")
+                    except OSError as exc:
+                        REC.error(f"bench: memory.high max: {exception_text(exc)}",
+                                  rep=self.rep, config=self.name,
+                                  service=service.name, phase="bench")
+            record["wall_s"] = round(time.monotonic() - start, 3)
+            checked = ""
+            if self.opts.redis_bench_verify:
+                start = time.monotonic()
+                self.bench_verify(run, record)
+                record["verify_s"] = round(time.monotonic() - start, 3)
+                checked = (f", then {'verified' if record['verified'] else 'CORRUPTED'} "
+                           f"in {record['verify_s']:.1f} s")
+            log(f"{service.name}: benchmark p50 {record['p50_ms']} ms, p99 "
+                f"{record['p99_ms']} ms, {record['rps']} requests/s in "
+                f"{record['wall_s']:.1f} s{checked}"
+                f"{'' if record['error'] is None else '; FAILED: ' + record['error']}")
+
+    def bench_service(self, run, record):
+        """Every replica at its limit, then the benchmark one replica at a time."""
+        service = run.service
+        limits, record["high_basis"] = self.bench_limits(run)
+        start = time.monotonic()
+        for replica, limit in enumerate(limits):
+            if limit is not None:
+                write_file(service.cgroup(replica) + "/memory.high", str(limit))
+        record["limit_s"] = round(time.monotonic() - start, 3)
+        for replica, limit in enumerate(limits):
+            cgroup = service.cgroup(replica)
+            memory0 = cgroup_memory(cgroup)
+            events0 = read_keyed(cgroup + "/memory.events")
+            result = service.bench_replica(replica)
+            memory1 = cgroup_memory(cgroup)
+            events1 = read_keyed(cgroup + "/memory.events")
+            entry = {"replica": replica, "memory_high": limit,
+                     "memory_current": get_field(memory0, "memory_current"), **result}
+            for key in ("zswpin", "zswpout", "zswpout_dedup"):
+                entry[key] = counter_delta(memory0, memory1, key)
+            entry["high_events"] = counter_delta(events0, events1, "high")
+            record["replicas"].append(entry)
+        for key in ("p50_ms", "p95_ms", "p99_ms", "rps"):
+            record[key] = statistics.median(entry[key] for entry in record["replicas"])
+
+    def bench_verify(self, run, record):
+        """Every replica's data again after the benchmark (memory.high back at max)."""
+        try:
+            result = run.service.readback()
+        except Exception as exc:
+            result = {"problems": [f"check after the benchmark failed: {exception_text(exc)}"]}
+        record["verified"] = not result["problems"]
+        if result["problems"]:
+            problems = [f"after the benchmark: {problem}" for problem in result["problems"]]
+            run.problems += problems
+            run.correct = False
+            REC.error("; ".join(problems), rep=self.rep, config=self.name,
+                      service=run.service.name, phase="bench", correctness=True)
+
     def teardown(self):
         """Stop everything and put the kernel back (see the header)."""
         for run in self.runs:
@@ -2126,6 +2411,11 @@ class ConfigRun:
         self.measure("after")
         self.timed("readback", self.readback)
         self.snapshots["after_readback"] = self.kernel.snapshot()
+        if self.name in self.opts.redis_bench_in and \
+                any(run.service.has_bench for run in self.running()):
+            self.snapshots["before_bench"] = self.kernel.snapshot()
+            self.timed("bench", self.bench)
+            self.snapshots["after_bench"] = self.kernel.snapshot()
 
     def emit(self):
         for run in self.runs:
@@ -2145,6 +2435,7 @@ class ConfigRun:
                                                "after_pressure"),
                  readback_delta=snapshot_delta(self.snapshots, "after_pressure",
                                                "after_readback"),
+                 bench_delta=snapshot_delta(self.snapshots, "before_bench", "after_bench"),
                  settle=self.settle)
 
 
@@ -2269,6 +2560,21 @@ def parse_args(argv):
     parser.add_argument("--redis-replicas", type=int, default=3)
     parser.add_argument("--redis-keys", type=int, default=60000)
     parser.add_argument("--redis-port-base", type=int, default=6381)
+    parser.add_argument("--redis-bench-requests", type=int, default=REDIS_BENCH_REQUESTS,
+                        help="bench phase: redis-benchmark requests per replica "
+                             "under memory.high (0: no bench phase)")
+    parser.add_argument("--redis-bench-clients", type=int, default=4,
+                        help="bench phase: redis-benchmark's connections (-c)")
+    parser.add_argument("--redis-bench-in", default=",".join(ALL_CONFIGS),
+                        help="bench phase: the configurations in which it runs "
+                             "(comma-separated; '' : none)")
+    parser.add_argument("--redis-bench-verify", action="store_true",
+                        help="bench phase: every replica's DEBUG DIGEST again after it "
+                             "(10-15 s under TCG)")
+    parser.add_argument("--redis-bench-high", type=float, default=0.5,
+                        help="bench phase: memory.high this fraction of the way from a "
+                             "replica's memory.current after the pressure (everything "
+                             "pushed out) to before it (loaded)")
     parser.add_argument("--python-replicas", type=int, default=3)
     parser.add_argument("--python-mib", type=int, default=16)
     parser.add_argument("--shmem-replicas", type=int, default=3)
@@ -2300,12 +2606,17 @@ def parse_args(argv):
     opts.configs = [c for c in opts.configs.split(",") if c]
     opts.only = [w for w in opts.only.split(",") if w]
     opts.estimate_in = [c for c in opts.estimate_in.split(",") if c]
+    opts.redis_bench_in = [c for c in opts.redis_bench_in.split(",") if c]
     for config in opts.configs:
         if config not in CONFIGS:
             parser.error(f"unknown configuration {config!r} (known: {', '.join(ALL_CONFIGS)})")
     for workload in opts.only:
         if workload not in SERVICES:
             parser.error(f"unknown workload {workload!r} (known: {', '.join(ALL_WORKLOADS)})")
+    if opts.redis_bench_requests < 0 or opts.redis_bench_clients < 1 or \
+            not 0 < opts.redis_bench_high <= 1:
+        parser.error("--redis-bench-requests >= 0, --redis-bench-clients >= 1, "
+                     "0 < --redis-bench-high <= 1")
     if opts.reps < 1 or not opts.configs or not opts.only:
         parser.error("nothing to run")
     return opts

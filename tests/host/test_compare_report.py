@@ -6,10 +6,13 @@ Builds the records of two repetitions of three configurations (stock,
 tenant, ksm) for two services with known memory figures, and checks what
 the report makes of them: the ratio to stock paired within a repetition
 (not across), medians over repetitions, the merged share from the
-cgroups' zswpout counters, ksmd's CPU time, results.json's keys, and the
-smoke run's TAP: a replica whose data did not verify, a configuration
-that did not run, a kernel splat on the console and a missing
-COMPARE-END each fail it; a clean run passes.  Prints TAP.
+cgroups' zswpout counters, ksmd's CPU time, the redis request benchmark
+(p50, p99 and requests/s, their ratios to stock paired within a
+repetition, a benchmark that failed), results.json's keys, and the smoke
+run's TAP: a replica whose data did not verify, a configuration that did
+not run, a kernel splat on the console and a missing COMPARE-END each
+fail it; a clean run passes.  Also the driver's parser of redis-benchmark
+7.0's --csv output, which the benchmark's records come from.  Prints TAP.
 
 Usage: tests/host/test_compare_report.py
 """
@@ -29,6 +32,17 @@ AFTER = {
     'weights': {'stock': [100, 200], 'tenant': [50, 120], 'ksm': [30, 60]},
     'redis': {'stock': [40, 40], 'tenant': [30, 34], 'ksm': [38, 39]},
 }
+# the redis bench phase: per config, per rep, the replicas' p99 (ms); p50
+# and requests/s derived from it.  The record's figures are the replicas'
+# medians: tenant/stock p99 6/12 and 16/20, paired 0.5 and 0.8, median
+# 0.65 (unpaired medians would give 11/16).
+BENCH_P99 = {'stock': [[12, 10, 14], [20, 25, 18]], 'tenant': [[6, 5, 7], [16, 30, 12]],
+             'ksm': [[9, 9, 9], [9, 9, 9]]}
+# redis-benchmark 7.0.15's --csv output, as the guest's prints it
+BENCH_CSV = ('"test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms",'
+             '"p95_latency_ms","p99_latency_ms","max_latency_ms"\n'
+             '"evalsha f7452c49c1a7f744b8b1aa1dc8f2c62c1de9decd 0 __rand_int__",'
+             '"20060.18","0.392","0.056","0.247","1.631","3.063","8.367"\n')
 results = []
 
 
@@ -36,7 +50,21 @@ def check(ok, what):
     results.append((bool(ok), what))
 
 
-def run_record(rep, config, service, correct=True):
+def bench_record(rep, config, failed=False, checked=True):
+    if failed:
+        return {'requests': 3000, 'clients': 4, 'high_fraction': 0.5, 'verified': None,
+                'error': 'WorkloadError: redis-benchmark exited with status 1',
+                'p50_ms': None, 'p99_ms': None, 'rps': None, 'replicas': []}
+    replicas = [{'replica': i, 'memory_high': 12 * MiB, 'p99_ms': p99, 'p50_ms': p99 / 4,
+                 'rps': 4000 / p99, 'zswpin': 100 * (i + 1)}
+                for i, p99 in enumerate(BENCH_P99[config][rep - 1])]
+    middle = sorted(replicas, key=lambda x: x['p99_ms'])[1]
+    return {'requests': 3000, 'clients': 4, 'high_fraction': 0.5,
+            'verified': True if checked else None, 'error': None, 'wall_s': 8.0, 'replicas': replicas,
+            'p99_ms': middle['p99_ms'], 'p50_ms': middle['p50_ms'], 'rps': middle['rps']}
+
+
+def run_record(rep, config, service, correct=True, bench_failed=False):
     after = AFTER[service][config][rep - 1] * MiB
     return {'type': 'run', 'rep': rep, 'config': config, 'position': CONFIGS.index(config),
             'service': service, 'replicas': 2, 'ok': True, 'correct': correct,
@@ -47,7 +75,10 @@ def run_record(rep, config, service, correct=True):
             'before_ksm': {'ksm_merging_pages': 500 if config == 'ksm' else 0},
             'pressure': {'wall_s': 2.0, 'sys_cpu_s': 1.5}, 'readback': {'wall_s': 3.0},
             'estimate': ({'domains': {'tenant': {'duplicate_percent': 61.0}}}
-                         if config == 'tenant' else None)}
+                         if config == 'tenant' else None),
+            'bench': (bench_record(rep, config, failed=bench_failed and config == 'ksm',
+                                   checked=not bench_failed)
+                      if service == 'redis' else None)}
 
 
 def config_record(rep, config):
@@ -70,7 +101,7 @@ def write_log(path, records, end=True):
                                                  'complete': True}) + '\n')
 
 
-def records(bad_replica=False, drop_config=None):
+def records(bad_replica=False, drop_config=None, bench_failed=False):
     out = [{'type': 'meta', 'kernel': '6.12.118-zdedup', 'configs': CONFIGS, 'reps': 2,
             'cpus': 2, 'mem_total_bytes': 2048 * MiB, 'versions': {'redis': '7.0'}}]
     for rep in (1, 2):
@@ -79,7 +110,8 @@ def records(bad_replica=False, drop_config=None):
                 continue
             for s in AFTER:
                 out.append(run_record(rep, c, s, correct=not (bad_replica and rep == 2 and
-                                                              c == 'tenant' and s == 'redis')))
+                                                              c == 'tenant' and s == 'redis'),
+                                      bench_failed=bench_failed))
             out.append(config_record(rep, c))
     return out
 
@@ -127,6 +159,50 @@ def main():
         md = open(os.path.join(outdir, 'report.md')).read()
         check('## weights' in md and '## redis' in md and '0.55 [0.50, 0.60]' in md,
               'report.md: a table per workload with the paired ratio')
+
+        rt = s.get('redis', {}).get('tenant', {})
+        check(rt.get('bench_p99_ms') == 11 and rt.get('bench_p50_ms') == 11 / 4,
+              'bench p99 and p50: medians over repetitions of the records\' (tenant 11, 2.75 ms)')
+        check(abs((rt.get('bench_p99_ms_ratio') or 0) - 0.65) < 1e-9 and
+              abs((rt.get('bench_p99_ms_ratio_min') or 0) - 0.5) < 1e-9 and
+              abs((rt.get('bench_p99_ms_ratio_max') or 0) - 0.8) < 1e-9,
+              'bench p99 vs stock paired within each repetition (0.65 [0.50, 0.80])')
+        check(abs((rt.get('bench_rps_ratio') or 0) - (1 / 0.5 + 1 / 0.8) / 2) < 1e-9,
+              'bench requests/s vs stock paired (the inverse of the p99 ratios here)')
+        check(rt.get('bench_zswpin') == 600 and rt.get('bench_memory_high') == 12 * MiB and
+              rt.get('bench_verified') is True and rt.get('bench_reps') == 2,
+              'bench zswap loads summed over the replicas, memory.high, verified, repetitions')
+        check(not any(k.startswith('bench') for k in w.get('tenant', {})),
+              'no bench figures for a workload without a benchmark (weights)')
+        check('## redis: request latency under memory.high' in md and
+              '## weights: request latency' not in md and
+              '| 2.750 | 11.0 | 0.65 [0.50, 0.80] | 0.65 [0.50, 0.80] | 1.62 [1.25, 2.00] |' in md and
+              '| 12.0 MiB |' in md,
+              'report.md: the redis benchmark\'s table (memory.high, p50, p99, paired ratios)')
+
+        r, tap, res, outdir = report(tmp, 'benchfail', records(bench_failed=True))
+        rk = res.get('summary', {}).get('redis', {}).get('ksm', {})
+        md = open(os.path.join(outdir, 'report.md')).read()
+        check(rk.get('bench_reps') == 0 and rk.get('bench_errors') == 2 and
+              rk.get('bench_p99_ms') is None and '| ksm | failed |' in md and
+              res['summary']['redis']['tenant'].get('bench_reps') == 2,
+              'a benchmark that failed: "failed" in its row, the others unchanged')
+        check(res['summary']['redis']['tenant'].get('bench_verified') is None and
+              '| 1.62 [1.25, 2.00] | 600 | - |' in md,
+              'data not checked after the benchmark (no --redis-bench-verify): "-", not "NO"')
+
+        sys.path.insert(0, os.path.join(TOP, 'tests', 'compare'))
+        import compare
+        parsed = compare.parse_benchmark_csv(BENCH_CSV)
+        check(parsed == {'rps': 20060.18, 'avg_ms': 0.392, 'min_ms': 0.056, 'p50_ms': 0.247,
+                         'p95_ms': 1.631, 'p99_ms': 3.063, 'max_ms': 8.367},
+              'the driver parses redis-benchmark 7.0\'s --csv row (rps, p50, p95, p99, ...)')
+        try:
+            compare.parse_benchmark_csv('"test","rps"\n"GET","1000.00"\n')
+            refused = False
+        except compare.WorkloadError:
+            refused = True
+        check(refused, 'the driver refuses --csv output without latency percentiles (6.x)')
 
         r, tap, res, _ = report(tmp, 'bad', records(bad_replica=True))
         check(r.returncode != 0 and 'not ok' in tap and 'tenant: every replica' in tap,
