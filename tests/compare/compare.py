@@ -76,7 +76,8 @@ One configuration, all services at once:
   read-back  per service, replicas at once: every replica reads all of its
              data back and verifies it
   bench      redis, in the configurations of --redis-bench-in (default
-             all; --redis-bench-requests 0 skips it): request latency
+             stock, builtin, tenant: dedup off against on;
+             --redis-bench-requests 0 skips it): request latency
              under memory pressure.  Every replica's memory.high set
              --redis-bench-high (0.5) of the way from its memory.current
              after the pressure (everything pushed out: the zswap objects
@@ -2555,17 +2556,17 @@ def parse_args(argv):
     parser.add_argument("--only", default=",".join(ALL_WORKLOADS),
                         help="comma-separated workloads: " + ",".join(ALL_WORKLOADS))
     parser.add_argument("--weights-replicas", type=int, default=4)
-    parser.add_argument("--weights-mib", type=int, default=24)
+    parser.add_argument("--weights-mib", type=int, default=16)
     parser.add_argument("--weights-private-mib", type=int, default=2)
     parser.add_argument("--redis-replicas", type=int, default=3)
-    parser.add_argument("--redis-keys", type=int, default=60000)
+    parser.add_argument("--redis-keys", type=int, default=40000)
     parser.add_argument("--redis-port-base", type=int, default=6381)
     parser.add_argument("--redis-bench-requests", type=int, default=REDIS_BENCH_REQUESTS,
                         help="bench phase: redis-benchmark requests per replica "
                              "under memory.high (0: no bench phase)")
     parser.add_argument("--redis-bench-clients", type=int, default=4,
                         help="bench phase: redis-benchmark's connections (-c)")
-    parser.add_argument("--redis-bench-in", default=",".join(ALL_CONFIGS),
+    parser.add_argument("--redis-bench-in", default="stock,builtin,tenant",
                         help="bench phase: the configurations in which it runs "
                              "(comma-separated; '' : none)")
     parser.add_argument("--redis-bench-verify", action="store_true",
@@ -2576,9 +2577,9 @@ def parse_args(argv):
                              "replica's memory.current after the pressure (everything "
                              "pushed out) to before it (loaded)")
     parser.add_argument("--python-replicas", type=int, default=3)
-    parser.add_argument("--python-mib", type=int, default=16)
+    parser.add_argument("--python-mib", type=int, default=12)
     parser.add_argument("--shmem-replicas", type=int, default=3)
-    parser.add_argument("--shmem-mib", type=int, default=16)
+    parser.add_argument("--shmem-mib", type=int, default=12)
     parser.add_argument("--postgres-replicas", type=int, default=2)
     parser.add_argument("--postgres-scale", type=int, default=1)
     parser.add_argument("--postgres-shared-buffers", default="32MB")
