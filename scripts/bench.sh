@@ -36,12 +36,13 @@
 set -u
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-out="$top/build/bench"
+. "$top/scripts/base.sh"
+out="$B/bench"
 logs="$out/logs"
 mkdir -p "$logs"
 
-dedup_kernel=${BENCH_KERNEL:-$top/build/kbuild-system/arch/x86/boot/bzImage}
-stock_kernel=${BENCH_STOCK_KERNEL:-$top/build/kbuild-stock/arch/x86/boot/bzImage}
+dedup_kernel=${BENCH_KERNEL:-$B/kbuild-system/arch/x86/boot/bzImage}
+stock_kernel=${BENCH_STOCK_KERNEL:-$B/kbuild-stock/arch/x86/boot/bzImage}
 suites=${BENCH_SUITES:-main compiled-out}
 [ "${BENCH_SCALE:-0}" = 1 ] && suites="$suites scale"
 comps=$(echo "${BENCH_COMP:-lzo lz4 zstd}" | tr ' ' ',')
@@ -69,7 +70,7 @@ boot() {
 	VM_KERNEL="$kernel" VM_MEM="$mem" VM_REPORT=0 VM_TIMEOUT=${VM_TIMEOUT:-$tmo} \
 		VM_APPEND="${VM_APPEND:-} $ktime $*" \
 		"$top/scripts/vm-run.sh" bench | grep -v "^BENCH {"
-	cp "$top/build/vm/bench.log" "$logs/$name.log"
+	cp "$B/vm/bench.log" "$logs/$name.log"
 	python3 "$top/scripts/vm-report.py" "$logs/$name.log" >/dev/null || {
 		python3 "$top/scripts/vm-report.py" "$logs/$name.log" | grep FAILED
 		rc=1

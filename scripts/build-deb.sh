@@ -23,7 +23,8 @@ set -eu
 umask 022
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-out=${DEB_OUT:-$top/build/deb}
+. "$top/scripts/base.sh"
+out=${DEB_OUT:-$B/deb}
 version=$(cat "$top/VERSION")
 arch=$(dpkg --print-architecture)
 mkdir -p "$out"
@@ -42,26 +43,26 @@ if [ "${DEB_KERNEL:-1}" = 1 ]; then
 	t=$(now)
 	kvariant=${DEB_KVARIANT:-system}
 	case $kvariant in
-	system) kbuild="$top/build/kbuild-system" ;;
-	default) kbuild="$top/build/kbuild" ;;
+	system) kbuild="$B/kbuild-system" ;;
+	default) kbuild="$B/kbuild" ;;
 	*) echo "error: DEB_KVARIANT is 'system' (the package's kernel) or 'default' (make check's)" >&2; exit 2 ;;
 	esac
 	# bindeb-pkg runs dpkg-buildpackage in $kbuild, which writes the
 	# packages next to it, in build/.
-	rm -f "$top"/build/linux-image-*.deb "$top"/build/linux-libc-dev_*.deb \
-		"$top"/build/linux-upstream_*.buildinfo "$top"/build/linux-upstream_*.changes
+	rm -f "$B"/linux-image-*.deb "$B"/linux-libc-dev_*.deb \
+		"$B"/linux-upstream_*.buildinfo "$B"/linux-upstream_*.changes
 	# No linux-image-*-dbg: the debug package copies the 300 MB vmlinux.
 	KVARIANT=$kvariant KTARGETS=bindeb-pkg DPKG_FLAGS="-Ppkg.linux-upstream.nokerneldbg" \
 		DEB_BUILD_OPTIONS=terse "$top/scripts/build-kernel.sh"
 	krel=$(cat "$kbuild/include/config/kernel.release")
-	set -- "$top"/build/linux-image-"$krel"_*.deb
+	set -- "$B"/linux-image-"$krel"_*.deb
 	[ -f "$1" ] || { echo "error: bindeb-pkg left no linux-image-${krel}_*.deb in build/" >&2; exit 1; }
 	rm -f "$out"/linux-image-*.deb
 	rm -rf "$out/extra"
 	mkdir -p "$out/extra"
 	mv "$@" "$out/"
-	mv "$top"/build/linux-libc-dev_*.deb "$top"/build/linux-upstream_*.buildinfo \
-		"$top"/build/linux-upstream_*.changes "$out/extra/" 2>/dev/null || true
+	mv "$B"/linux-libc-dev_*.deb "$B"/linux-upstream_*.buildinfo \
+		"$B"/linux-upstream_*.changes "$out/extra/" 2>/dev/null || true
 	for f in "$out"/linux-image-*.deb; do echo "==> ${f#"$top"/}"; done
 	took "kernel package (build and bindeb-pkg)" "$t"
 fi

@@ -1,6 +1,9 @@
 #!/bin/sh
 # Configure and build the VM kernel out of tree (build/kbuild) from
 # build/linux, with ccache.  Reconfigures only when a fragment changed.
+# With KERNEL=7.3 every directory below is under build/7.3/ instead of
+# build/ (scripts/base.sh), and the base's fragment
+# (kernel-config/base-7.3.config, or base-6.12.config) follows vm.config.
 #
 # The default variant (make check's kernel: vm.config + system.config, the
 # debug options on) also boots a Debian 12 system, so that CI's system test
@@ -23,8 +26,9 @@
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-tree="$top/build/linux"
-out="$top/build/kbuild"
+. "$top/scripts/base.sh"
+tree="$B/linux"
+out="$B/kbuild"
 # Each variant: its build directory and its fragments after vm.config.
 case "${KVARIANT:-}" in
 ""|default) variant="" extra="system" ;;
@@ -36,16 +40,16 @@ kcsan) variant=kcsan extra="kcsan" ;;
 *) echo "error: unknown KVARIANT '$KVARIANT' (default, system, bench, sanitize, stock, nodedup, kcsan)" >&2; exit 2 ;;
 esac
 if [ "$variant" = stock ]; then
-	tree="$top/build/linux-stock"
+	tree="$B/linux-stock"
 	if [ ! -d "$tree/.git" ] && [ ! -f "$tree/.git" ]; then
-		echo "==> checking out the pristine tree (tag zdedup-base) in build/linux-stock"
-		git -C "$top/build/linux" worktree prune
-		git -C "$top/build/linux" worktree add -q --detach "$tree" zdedup-base
+		echo "==> checking out the pristine tree (tag zdedup-base) in $B_REL/linux-stock"
+		git -C "$B/linux" worktree prune
+		git -C "$B/linux" worktree add -q --detach "$tree" zdedup-base
 	fi
 fi
-frags="$top/kernel-config/vm.config"
+frags="$top/kernel-config/vm.config $base_config"
 for f in $extra; do frags="$frags $top/kernel-config/$f.config"; done
-[ -n "$variant" ] && out="$top/build/kbuild-$variant"
+[ -n "$variant" ] && out="$B/kbuild-$variant"
 jobs=${JOBS:-$(nproc)}
 export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/zdedup-ccache}
 # Objects from another build directory of the same sources hit the cache

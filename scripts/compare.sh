@@ -29,6 +29,7 @@ set -u
 umask 022
 
 top=$(cd "$(dirname "$0")/.." && pwd)
+. "$top/scripts/base.sh"
 out=${COMPARE_OUT:-$top/build/compare}
 cache="$top/build/compare"
 run="$out/run"
@@ -39,15 +40,15 @@ die() { echo "compare: $*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || die "make compare runs as root (mmdebstrap, mkfs.ext4 -d)"
 
 if [ "${COMPARE_KERNEL:-system}" = default ]; then
-	kdesc=build/kbuild
+	kdesc=$B_REL/kbuild
 	"$top/scripts/build-kernel.sh" || die "kernel build failed"
 else
-	kdesc=build/kbuild-system
+	kdesc=$B_REL/kbuild-system
 	echo "==> kernel: KVARIANT=system (kernel-config/vm, bench, system, services)"
 	KVARIANT=system "$top/scripts/build-kernel.sh" || die "kernel build failed"
 fi
 kernel="$top/$kdesc/arch/x86/boot/bzImage"
-loader="$top/build/loader/zdedup-loader"
+loader="$B/loader/zdedup-loader"
 [ -x "$loader" ] || die "no $loader (make tools)"
 
 # --- the Debian 12 root file system with the workloads, cached ---

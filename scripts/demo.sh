@@ -19,8 +19,9 @@
 set -u
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-out="$top/build/demo"
-log="$top/build/vm/demo.log"
+. "$top/scripts/base.sh"
+out="$B/demo"
+log="$B/vm/demo.log"
 mkdir -p "$out"
 rm -f "$out/results.json" "$out/report.md" "$out/pool.png" "$log"
 

@@ -14,6 +14,7 @@
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
+. "$top/scripts/base.sh"
 DESTDIR=${DESTDIR:-}
 PREFIX=${PREFIX:-/usr/local}
 SBINDIR=${SBINDIR:-$PREFIX/sbin}
@@ -24,9 +25,9 @@ BASHCOMPDIR=${BASHCOMPDIR:-$PREFIX/share/bash-completion/completions}
 DOCDIR=${DOCDIR:-$PREFIX/share/doc/zdedup}
 SYSCONFDIR=${SYSCONFDIR:-/etc}
 
-loader="$top/build/loader/zdedup-loader"
+loader="$B/loader/zdedup-loader"
 policies="memcg tenant adaptive"
-for f in "$loader" $(for p in $policies; do echo "$top/build/bpf/$p.bpf.o"; done); do
+for f in "$loader" $(for p in $policies; do echo "$B/bpf/$p.bpf.o"; done); do
 	[ -f "$f" ] || { echo "error: ${f#"$top"/} missing: run 'make' first" >&2; exit 1; }
 done
 
@@ -35,7 +36,7 @@ install -d "$d$SBINDIR" "$d$LIBDIR" "$d$MANDIR/man8" "$d$UNITDIR" \
 	"$d$BASHCOMPDIR" "$d$SYSCONFDIR/zdedup"
 install -m 755 "$loader" "$d$SBINDIR/zdedup-loader"
 for p in $policies; do
-	install -m 644 "$top/build/bpf/$p.bpf.o" "$d$LIBDIR/$p.bpf.o"
+	install -m 644 "$B/bpf/$p.bpf.o" "$d$LIBDIR/$p.bpf.o"
 done
 install -m 644 "$top/packaging/builtin.conf" "$d$LIBDIR/builtin.conf"
 gzip -9n < "$top/loader/zdedup-loader.8" > "$d$MANDIR/man8/zdedup-loader.8.gz"

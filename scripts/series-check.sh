@@ -1,5 +1,7 @@
 #!/bin/sh
-# make series-check: prove the series in kernel-patches/ bisectable.
+# make series-check: prove the series in kernel-patches/6.12/ (or with
+# KERNEL=7.3 kernel-patches/7.3/, every build/ path below under build/7.3/)
+# bisectable.
 #
 # On a git worktree of build/linux at the pristine tag (build/linux-series),
 # apply the patches one at a time and, after each: checkpatch --strict on
@@ -17,8 +19,9 @@
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-tree="$top/build/linux-series"
-out="$top/build/kbuild-series"
+. "$top/scripts/base.sh"
+tree="$B/linux-series"
+out="$B/kbuild-series"
 base=zdedup-base
 export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/zdedup-ccache}
 jobs=${JOBS:-$(nproc)}
@@ -32,7 +35,7 @@ kmake() { make -s -C "$tree" O="$out" CC="ccache gcc" HOSTCC="ccache gcc" "$@"; 
 
 # Boot kernel build directory $1 with the series-smoke scenario; $2 names it.
 smoke() {
-	log="$top/build/vm/series-smoke-$(echo "$2" | cut -c1-4).out"
+	log="$B/vm/series-smoke-$(echo "$2" | cut -c1-4).out"
 	t1=$(date +%s)
 	if VM_KERNEL="$1/arch/x86/boot/bzImage" \
 		"$top/scripts/vm-run.sh" series-smoke >"$log" 2>&1; then
@@ -43,17 +46,17 @@ smoke() {
 	fi
 }
 
-template="$top/build/kbuild/.config"
-[ -f "$template" ] || { echo "error: no build/kbuild/.config: run 'make kernel' first" >&2; exit 1; }
+template="$B/kbuild/.config"
+[ -f "$template" ] || { echo "error: no $B_REL/kbuild/.config: run 'make kernel' first" >&2; exit 1; }
 if [ ! -e "$tree/.git" ]; then
-	git -C "$top/build/linux" worktree prune
-	git -C "$top/build/linux" worktree add -q --detach "$tree" "$base"
+	git -C "$B/linux" worktree prune
+	git -C "$B/linux" worktree add -q --detach "$tree" "$base"
 fi
 g am --abort >/dev/null 2>&1 || true
 g reset -q --hard "$base"
 mkdir -p "$out"
 
-patches=$(ls "$top"/kernel-patches/[0-9]*.patch)
+patches=$(ls "$series"/[0-9]*.patch)
 n=$(echo "$patches" | wc -l)
 i=0
 for p in $patches; do
@@ -86,10 +89,10 @@ for p in $patches; do
 done
 
 # The last step is the tree every other target builds and tests.
-if [ "$(g rev-parse 'HEAD^{tree}')" = "$(git -C "$top/build/linux" rev-parse 'HEAD^{tree}')" ]; then
-	pass "the series ends at build/linux's tree"
+if [ "$(g rev-parse 'HEAD^{tree}')" = "$(git -C "$B/linux" rev-parse 'HEAD^{tree}')" ]; then
+	pass "the series ends at $B_REL/linux's tree"
 else
-	fail "the series does not end at build/linux's tree (run 'make patches'?)"
+	fail "the series does not end at $B_REL/linux's tree (run 'make patches'?)"
 fi
 
 if KVARIANT=nodedup "$top/scripts/build-kernel.sh"; then
@@ -98,7 +101,7 @@ else
 	fail "does not build with CONFIG_ZSWAP_DEDUP off"
 fi
 
-smoke "$top/build/kbuild-nodedup" "nodedup"
+smoke "$B/kbuild-nodedup" "nodedup"
 
 echo "series-check: $n patches in $(( $(date +%s) - start )) s"
 echo "$passed passed, $failed failed"

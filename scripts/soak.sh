@@ -28,8 +28,9 @@
 set -u
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-out="$top/build/soak"
-log="$top/build/vm/soak.log"
+. "$top/scripts/base.sh"
+out="$B/soak"
+log="$B/vm/soak.log"
 mkdir -p "$out"
 rm -f "$out/results.json" "$log"
 
@@ -40,15 +41,15 @@ rm -f "$out/results.json" "$log"
 case "${SOAK_KERNEL:-sanitize}" in
 sanitize)
 	KVARIANT=sanitize "$top/scripts/build-kernel.sh" || exit 1
-	export VM_KERNEL="$top/build/kbuild-sanitize/arch/x86/boot/bzImage"
+	export VM_KERNEL="$B/kbuild-sanitize/arch/x86/boot/bzImage"
 	;;
 debug)
 	"$top/scripts/build-kernel.sh" || exit 1
-	export VM_KERNEL="$top/build/kbuild/arch/x86/boot/bzImage"
+	export VM_KERNEL="$B/kbuild/arch/x86/boot/bzImage"
 	;;
 kcsan)
 	KVARIANT=kcsan "$top/scripts/build-kernel.sh" || exit 1
-	export VM_KERNEL="$top/build/kbuild-kcsan/arch/x86/boot/bzImage"
+	export VM_KERNEL="$B/kbuild-kcsan/arch/x86/boot/bzImage"
 	;;
 *) echo "error: SOAK_KERNEL is sanitize, debug or kcsan, not '$SOAK_KERNEL'" >&2; exit 2 ;;
 esac

@@ -19,6 +19,7 @@ set -u
 umask 022
 
 top=$(cd "$(dirname "$0")/.." && pwd)
+. "$top/scripts/base.sh"
 sys="$top/build/system"
 run="$sys/run"
 version=$(cat "$top/VERSION")
@@ -101,13 +102,13 @@ fi
 
 # --- the packages and the workload program (make deb, make) ---
 kdeb=""
-for f in "$top"/build/deb/linux-image-*.deb; do
+for f in "$B"/deb/linux-image-*.deb; do
 	case $f in *-dbg_*) ;; *) [ -f "$f" ] && kdeb=$f ;; esac
 done
-tdeb="$top/build/deb/zdedup-tools_${version}_$arch.deb"
+tdeb="$B/deb/zdedup-tools_${version}_$arch.deb"
 prog="$sys/zdedup-systest"
-[ -n "$kdeb" ] && [ -f "$kdeb" ] || fail "kernel package in build/deb (make deb)"
-[ -f "$tdeb" ] || fail "build/deb/$(basename "$tdeb") (make deb)"
+[ -n "$kdeb" ] && [ -f "$kdeb" ] || fail "kernel package in $B_REL/deb (make deb)"
+[ -f "$tdeb" ] || fail "$B_REL/deb/$(basename "$tdeb") (make deb)"
 [ -x "$prog" ] || fail "build/system/zdedup-systest (make system-test builds it)"
 result OK "packages: $(basename "$kdeb"), $(basename "$tdeb")"
 
@@ -160,8 +161,8 @@ install -m 644 "$top/tests/system/zdedup-systest.service" "$etc/systemd/system/"
 ln -sf /etc/systemd/system/zdedup-systest.service "$etc/systemd/system/multi-user.target.wants/"
 
 if [ "${SYSTEST_KERNEL:-package}" = bzImage ]; then
-	kdesc=build/kbuild-system/arch/x86/boot/bzImage
-	[ "${DEB_KVARIANT:-system}" = default ] && kdesc=build/kbuild/arch/x86/boot/bzImage
+	kdesc=$B_REL/kbuild-system/arch/x86/boot/bzImage
+	[ "${DEB_KVARIANT:-system}" = default ] && kdesc=$B_REL/kbuild/arch/x86/boot/bzImage
 	kernel="$top/$kdesc"
 else
 	kernel=$(ls "$root"/boot/vmlinuz-* 2>/dev/null | head -1)

@@ -17,11 +17,12 @@
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
+. "$top/scripts/base.sh"
 scenario=${1:?usage: vm-run.sh SCENARIO|shell}
-kernel=${VM_KERNEL:-$top/build/kbuild/arch/x86/boot/bzImage}
-root="$top/build/initramfs/$scenario"
-cpio="$top/build/initramfs/$scenario.cpio"
-log="$top/build/vm/$scenario.log"
+kernel=${VM_KERNEL:-$B/kbuild/arch/x86/boot/bzImage}
+root="$B/initramfs/$scenario"
+cpio="$B/initramfs/$scenario.cpio"
+log="$B/vm/$scenario.log"
 timeout_s=${VM_TIMEOUT:-900}
 
 [ -f "$kernel" ] || { echo "error: $kernel missing; run 'make kernel'" >&2; exit 1; }
@@ -36,10 +37,10 @@ cp /bin/busybox "$root/bin/busybox"
 cp "$top/tests/vm/init" "$root/init"
 chmod 755 "$root/init"
 cp "$top"/tests/vm/scenarios/*.sh "$root/scenarios/"
-for f in "$top"/build/guest/* "$top"/build/tools/bpftool/bpftool "$top"/build/loader/zdedup-loader; do
+for f in "$B"/guest/* "$B"/tools/bpftool/bpftool "$B"/loader/zdedup-loader; do
 	[ -f "$f" ] && [ -x "$f" ] && cp "$f" "$root/opt/zdedup/bin/"
 done
-for f in "$top"/build/bpf/*.bpf.o; do
+for f in "$B"/bpf/*.bpf.o; do
 	[ -f "$f" ] && cp "$f" "$root/opt/zdedup/bpf/"
 done
 (cd "$root" && find . | cpio -o -H newc --quiet) > "$cpio"
@@ -59,7 +60,7 @@ if [ "$scenario" = shell ]; then
 fi
 
 mkdir -p "$(dirname "$log")"
-echo "==> VM: scenario '$scenario' ($(echo "$accel" | cut -d' ' -f2), timeout ${timeout_s}s, log build/vm/$scenario.log)"
+echo "==> VM: scenario '$scenario' ($(echo "$accel" | cut -d' ' -f2), timeout ${timeout_s}s, log $B_REL/vm/$scenario.log)"
 # stdin from /dev/null: the guest must not wait for input; the timeout
 # makes a hung guest fail the run instead of hanging CI.
 set +e

@@ -40,6 +40,14 @@
  *                                    contents with a widened lookup window
  *                                    (dedup_lookup_delay_us): every page
  *                                    intact, every counter back at the end
+ *   reclaim.large_folio_rollback     64 KiB folios whose pages alternate
+ *                                    hits and misses, with a tenth of the
+ *                                    misses' entry allocations failing
+ *                                    (failslab): a folio that fails part
+ *                                    way leaves no slot behind, the objects
+ *                                    it had shared stay intact, every
+ *                                    counter comes back; SKIPs where zswap
+ *                                    stores no large folios (6.12)
  *
  * Each workload runs in a child process in the cgroup <top>/work, so that
  * reclaiming that cgroup only ever finds the workload's pages; the test
@@ -98,12 +106,35 @@ struct holder {
 	size_t n;
 	size_t corrupt;
 	pid_t pid;
+	bool large;		/* 64 KiB folios (mTHP) instead of base pages */
 };
+
+#define MTHP_64K "/sys/kernel/mm/transparent_hugepage/hugepages-64kB"
+#define FOLIO_PAGES 16		/* a 64 KiB folio */
+
+/*
+ * @n pages, 64 KiB aligned and MADV_HUGEPAGE, so that with 64 KiB mTHP
+ * enabled every folio can be a 64 KiB one.  The child that maps it exits
+ * without unmapping.
+ */
+static char *map_large(size_t n)
+{
+	size_t align = FOLIO_PAGES * PAGE;
+	char *map = mmap(NULL, n * PAGE + align, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *mem;
+
+	if (map == MAP_FAILED)
+		return NULL;
+	mem = (char *)(((uintptr_t)map + align - 1) & ~(uintptr_t)(align - 1));
+	madvise(mem, n * PAGE, MADV_HUGEPAGE);
+	return mem;
+}
 
 static int holder_fn(void *arg)
 {
 	struct holder *h = arg;
-	char *buf = zu_map(h->n);
+	char *buf = h->large ? map_large(h->n) : zu_map(h->n);
 
 	if (!buf)
 		return CHILD_NOMEM;
@@ -144,6 +175,7 @@ FIXTURE(reclaim) {
 	char self[300];		/* the test process */
 	char work[300];		/* the workload */
 	char shrinker[8];	/* zswap.shrinker_enabled to restore */
+	char mthp[16];		/* 64 KiB mTHP setting to restore, if changed */
 };
 
 FIXTURE_SETUP(reclaim)
@@ -180,6 +212,8 @@ FIXTURE_TEARDOWN(reclaim)
 	cg_destroy(self->top);
 	if (self->shrinker[0])
 		zu_param_write("shrinker_enabled", self->shrinker);
+	if (self->mthp[0])
+		zu_write_file(MTHP_64K "/enabled", self->mthp);
 	zu_param_write("dedup_enabled", "Y");
 }
 
@@ -799,6 +833,132 @@ TEST_F_TIMEOUT(reclaim, publish_before_share, TEST_TIMEOUT)
 	ASSERT_EQ(stored0, zu_debugfs("stored_pages"));
 	ASSERT_EQ(objects0, zu_debugfs("stored_objects"));
 	ASSERT_EQ(entries0, zu_debugfs("dedup_index_entries"));
+}
+
+/* ========================================================================
+ * 6. a large folio that fails part way is rolled back, shared slots too
+ */
+#define LFR_FOLIOS 64
+#define LFR_N (LFR_FOLIOS * FOLIO_PAGES)	/* the folios' pages */
+#define LFR_K (LFR_N / 2)			/* contents stored first */
+#define ENTRY_FAILSLAB "/sys/kernel/slab/zswap_entry/failslab"
+
+static long long mthp_64k_stat(const char *name)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), MTHP_64K "/stats/%s", name);
+	return zu_read_ll(path);
+}
+
+/* Make a tenth of the allocations from the zswap_entry cache fail, or none. */
+static int entry_allocs_fail(bool fail)
+{
+	int ret = 0;
+
+	if (fail) {
+		ret |= failslab_write("verbose", "0");
+		ret |= failslab_write("task-filter", "N");
+		ret |= failslab_write("ignore-gfp-wait", "N");
+		ret |= failslab_write("cache-filter", "Y");
+		ret |= failslab_write("interval", "1");
+		ret |= failslab_write("times", "-1");
+	}
+	ret |= zu_write_file(ENTRY_FAILSLAB, fail ? "1" : "0");
+	ret |= failslab_write("probability", fail ? "10" : "0");
+	return ret ? -1 : 0;
+}
+
+/* Copy the word in brackets of an mTHP "enabled" file ("always [inherit] ..."). */
+static int mthp_selected(char *buf, size_t len)
+{
+	char line[128], *start, *end;
+	FILE *f = fopen(MTHP_64K "/enabled", "r");
+
+	if (!f)
+		return -1;
+	start = fgets(line, sizeof(line), f) ? strchr(line, '[') : NULL;
+	fclose(f);
+	end = start ? strchr(start, ']') : NULL;
+	if (!end || (size_t)(end - start) >= len)
+		return -1;
+	*end = '\0';
+	snprintf(buf, len, "%s", start + 1);
+	return 0;
+}
+
+TEST_F_TIMEOUT(reclaim, large_folio_rollback, TEST_TIMEOUT)
+{
+	char *ref = zu_ref_alloc(LFR_N, 0x7900000);
+	uint32_t *idx_a = zu_idx_copies(LFR_K, 1, 0);
+	uint32_t *idx_b = malloc(LFR_N * sizeof(*idx_b));
+	struct holder *h = zu_map_shared(2 * sizeof(*h));
+	long long stored0, objects0, entries0, stored1, rej0, rej1, out0, out1;
+	long long large0, large1, zswpout0, zswpout1;
+
+	if (access(MTHP_64K "/enabled", W_OK) || mthp_64k_stat("zswpout") < 0)
+		SKIP(return, "no 64 KiB mTHP or zswap stores no large folios (6.12)");
+	if (access(FAILSLAB, F_OK) || access(ENTRY_FAILSLAB, W_OK))
+		SKIP(return, "needs CONFIG_FAILSLAB and slab_nomerge (make check boots with both)");
+	ASSERT_NE(NULL, ref);
+	ASSERT_NE(NULL, idx_a);
+	ASSERT_NE(NULL, idx_b);
+	ASSERT_NE(NULL, h);
+	ASSERT_EQ(0, cg_create(self->work));
+	ASSERT_EQ(0, mthp_selected(self->mthp, sizeof(self->mthp)));
+	ASSERT_EQ(0, zu_write_file(MTHP_64K "/enabled", "always"));
+	/* No writeback: every slot stays where the stores left it. */
+	ASSERT_EQ(0, zu_param_write("shrinker_enabled", "N"));
+	stored0 = zu_debugfs("stored_pages");
+	objects0 = zu_debugfs("stored_objects");
+	entries0 = zu_debugfs("dedup_index_entries");
+
+	/* A: contents 0..LFR_K-1, in base pages, no fault */
+	h[0] = (struct holder){ .ref = ref, .idx = idx_a, .n = LFR_K };
+	holder_store(_metadata, &h[0], self->work);
+
+	/*
+	 * B: 64 KiB folios whose even pages are copies of A's contents (hits:
+	 * a slot, no entry allocated) and odd pages unique (misses: an entry
+	 * each).  A folio's first page is a hit, so a folio whose k-th miss
+	 * fails has shared one of A's objects at least before rolling back.
+	 */
+	for (size_t i = 0; i < LFR_N; i++)
+		idx_b[i] = i % 2 ? LFR_K + i / 2 : i / 2;
+	memcg_stats_settle();
+	zswpout0 = cg_stat(self->work, "zswpout ");
+	stored1 = zu_debugfs("stored_pages");
+	rej0 = zu_debugfs("reject_kmemcache_fail");
+	large0 = mthp_64k_stat("zswpout");
+	out0 = mthp_64k_stat("swpout");
+	ASSERT_EQ(0, entry_allocs_fail(true)) {
+		entry_allocs_fail(false);
+	}
+	h[1] = (struct holder){ .ref = ref, .idx = idx_b, .n = LFR_N, .large = true };
+	holder_store(_metadata, &h[1], self->work);
+	ASSERT_EQ(0, entry_allocs_fail(false));
+	memcg_stats_settle();
+	zswpout1 = cg_stat(self->work, "zswpout ");
+	rej1 = zu_debugfs("reject_kmemcache_fail");
+	large1 = mthp_64k_stat("zswpout");
+	out1 = mthp_64k_stat("swpout");
+	TH_LOG("%d folios: %lld stored whole, %lld to the swap device, %lld "
+	       "entry allocations failed; slots %+lld for %lld pages stored",
+	       LFR_FOLIOS, large1 - large0, out1 - out0, rej1 - rej0,
+	       zu_debugfs("stored_pages") - stored1, zswpout1 - zswpout0);
+	ASSERT_GT(rej1 - rej0, 0);
+	ASSERT_GT(large1 - large0, 0);
+	ASSERT_GT(out1 - out0, 0);	/* rolled back, then written to disk */
+	/* a rolled-back folio leaves no slot: every slot is a stored page */
+	ASSERT_EQ(zswpout1 - zswpout0, zu_debugfs("stored_pages") - stored1);
+
+	ASSERT_EQ(CHILD_OK, holder_finish(&h[0])) TH_LOG("A: %zu corrupt", h[0].corrupt);
+	ASSERT_EQ(CHILD_OK, holder_finish(&h[1])) TH_LOG("B: %zu corrupt", h[1].corrupt);
+	ASSERT_EQ(stored0, zu_debugfs("stored_pages"));
+	ASSERT_EQ(objects0, zu_debugfs("stored_objects"));
+	ASSERT_EQ(entries0, zu_debugfs("dedup_index_entries"));
+	free(idx_a);
+	free(idx_b);
 }
 
 TEST_HARNESS_MAIN

@@ -1,7 +1,7 @@
 # make check: every guest test suite, the kernel's BPF selftest of the
-# policy hook, then upstream's test_zswap.  With dedup in the kernel,
-# test_zswap runs twice, dedup on and dedup off: dedup must not change what
-# stock zswap promises (invariant 5).
+# policy hook, then upstream's test_zswap and mm cow selftest.  With dedup
+# in the kernel, both run twice, dedup on and dedup off: dedup must not
+# change what stock zswap promises (invariant 5).
 . /scenarios/lib.sh
 for t in /opt/zdedup/bin/zdedup_test_*; do
 	run_suite "$(basename "$t")" "$t"
@@ -17,7 +17,12 @@ if [ -f "$dedup_param" ]; then
 	run_suite test_zswap_dedup_on /opt/zdedup/bin/test_zswap
 	echo N > "$dedup_param"
 	run_suite test_zswap_dedup_off /opt/zdedup/bin/test_zswap
+	echo Y > "$dedup_param"
+	run_suite cow_dedup_on /opt/zdedup/bin/cow
+	echo N > "$dedup_param"
+	run_suite cow_dedup_off /opt/zdedup/bin/cow
 	echo "$dedup_orig" > "$dedup_param"
 else
 	run_suite test_zswap /opt/zdedup/bin/test_zswap
+	run_suite cow /opt/zdedup/bin/cow
 fi

@@ -87,7 +87,7 @@ if [ ! -f "$param" ] || [ ! -f "$dbg/dedup_hits" ]; then
 fi
 dedup_orig=$(cat $param)
 say "kernel $(uname -r), zswap compressor $(cat /sys/module/zswap/parameters/compressor)," \
-	"zpool $(cat /sys/module/zswap/parameters/zpool), max_pool_percent" \
+	"zpool $(cat /sys/module/zswap/parameters/zpool 2>/dev/null || echo 'none (zsmalloc)'), max_pool_percent" \
 	"$(cat /sys/module/zswap/parameters/max_pool_percent)," \
 	"shrinker_enabled $(cat /sys/module/zswap/parameters/shrinker_enabled)"
 say "tenants: $cg/A, $cg/B (same image as A), $cg/C (another image)," \
