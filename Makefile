@@ -43,8 +43,13 @@ SELFTESTS := $(KTREE)/tools/testing/selftests
 
 # The selftests headers are upstream's: -isystem keeps their own warnings
 # out of our -Werror build.
+# The cgroup selftests' helpers: cgroup_util.c next to the tests on 6.12,
+# in cgroup/lib/ (header in lib/include/) on 7.3.
+CGROUP_UTIL_SRC := $(firstword $(wildcard $(SELFTESTS)/cgroup/lib/cgroup_util.c) \
+	$(SELFTESTS)/cgroup/cgroup_util.c)
+CGROUP_UTIL_INC := $(firstword $(wildcard $(SELFTESTS)/cgroup/lib/include) $(SELFTESTS)/cgroup)
 GUEST_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -static \
-	-isystem $(SELFTESTS) -isystem $(SELFTESTS)/cgroup -Itests/guest -Iinclude
+	-isystem $(SELFTESTS) -isystem $(CGROUP_UTIL_INC) -Itests/guest -Iinclude
 GUEST_UTIL := tests/guest/zswap_util.c tests/guest/policy_util.c tests/guest/pageout.c
 CGROUP_UTIL := $(B)/guest/obj/cgroup_util.o
 GUEST_SRCS := $(wildcard tests/guest/zdedup_*.c)
@@ -86,9 +91,9 @@ $(B)/guest/estimate_workload: tests/host/estimate_workload.c tests/guest/pageout
 # Upstream's zswap selftest and its cgroup helpers, built from the same
 # tree as the kernel, with upstream's own flags: no -O, which matters: at
 # -O2 gcc deletes test_zswap's malloc/touch/free workloads as dead code.
-SELFTEST_CFLAGS := -Wall -pthread -static -I$(SELFTESTS)
+SELFTEST_CFLAGS := -Wall -pthread -static -I$(SELFTESTS) -I$(CGROUP_UTIL_INC)
 
-$(CGROUP_UTIL): $(SELFTESTS)/cgroup/cgroup_util.c
+$(CGROUP_UTIL): $(CGROUP_UTIL_SRC)
 	@mkdir -p $(@D)
 	gcc $(SELFTEST_CFLAGS) -c -o $@ $<
 
@@ -118,7 +123,11 @@ $(B)/guest/cow: $(COW_SRCS)
 # runs in the busybox VM.
 BPFTOOL := $(B)/tools/bpftool/bpftool
 LIBBPF_DIR := $(B)/tools/libbpf-install/usr
+# 7.3's vmlinux.h embeds tagged structs without a member name (the
+# kernel builds with -fms-extensions since 6.19): clang needs the same
+# extension to read it, as 7.3's BPF selftests do.
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_x86 -Wall -Werror \
+	-fms-extensions -Wno-microsoft-anon-tag \
 	-I$(B)/tools -I$(LIBBPF_DIR)/include -Iinclude
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(B)/bpf/%.bpf.o,$(BPF_SRCS))
@@ -169,7 +178,10 @@ ST_PROGS := $(wildcard $(BPF_SELFTESTS)/progs/zswap_dedup*.c)
 ST_SKELS := $(patsubst $(BPF_SELFTESTS)/progs/%.c,$(ST_OBJ)/%.skel.h,$(ST_PROGS))
 # test_progs.h with -I, not -isystem: its ASSERT_*() macros expand in the
 # test, whose warnings count.  -D_GNU_SOURCE= as selftests' lib.mk.
-ST_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -static -D_GNU_SOURCE= \
+# -Wno-sign-compare: 7.3's test_progs.h compares a __u32 with 0 in its own
+# inline helpers (id_from_prog_fd()); the BPF selftests build with -Wall,
+# not -Wextra, upstream.
+ST_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Wno-sign-compare -Werror -static -D_GNU_SOURCE= \
 	-I$(ST_OBJ) -I$(BPF_SELFTESTS) -isystem $(LIBBPF_DIR)/include \
 	-isystem $(KTREE)/tools/include -isystem $(KTREE)/tools/include/uapi
 

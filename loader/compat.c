@@ -60,7 +60,7 @@ static int compat_fit_ops_btf(struct policy *p, const struct btf *kern_btf)
 	kt = btf__type_by_id(kern_btf, kid);
 
 	m = btf_members(t);
-	for (int i = 0; i < btf_vlen(t); i++, m++) {
+	for (int i = 0, n = btf_vlen(t); i < n; i++, m++) {
 		const char *name = btf__name_by_offset(btf, m->name_off);
 		size_t off = m->offset / 8;
 		long msize = btf__resolve_size(btf, m->type);

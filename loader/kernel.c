@@ -163,7 +163,7 @@ long btf_member_offset(const struct btf *btf, __u32 type_id, const char *name)
 	if (!t || !btf_is_struct(t))
 		return -1;
 	m = btf_members(t);
-	for (int i = 0; i < btf_vlen(t); i++, m++)
+	for (int i = 0, n = btf_vlen(t); i < n; i++, m++)
 		if (!strcmp(btf__name_by_offset(btf, m->name_off), name))
 			return btf_member_bit_offset(t, i) / 8;
 	return -1;

@@ -256,7 +256,7 @@ static void *rodata_var(struct policy *p, const char *name, size_t size)
 	data = bpf_map__initial_value(map, &map_size);
 	sec = btf__type_by_id(btf, id);
 	v = btf_var_secinfos(sec);
-	for (int i = 0; data && i < btf_vlen(sec); i++, v++) {
+	for (int i = 0, n = btf_vlen(sec); data && i < n; i++, v++) {
 		const struct btf_type *var = btf__type_by_id(btf, v->type);
 
 		if (!strcmp(btf__name_by_offset(btf, var->name_off), name) &&

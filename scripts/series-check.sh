@@ -24,6 +24,10 @@ tree="$B/linux-series"
 out="$B/kbuild-series"
 base=zdedup-base
 export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/zdedup-ccache}
+# As scripts/build-kernel.sh: objects of another build directory of the
+# same sources (make check's kernel) hit the cache.
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$top/build}
+export CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-1}
 jobs=${JOBS:-$(nproc)}
 passed=0 failed=0
 start=$(date +%s)

@@ -43,6 +43,15 @@ done
 for f in "$B"/bpf/*.bpf.o; do
 	[ -f "$f" ] && cp "$f" "$root/opt/zdedup/bpf/"
 done
+# The policies as the other kernel base built them, if it did (the check
+# scenario registers them here: CO-RE).
+if [ "$KERNEL" = 7.3 ]; then other=$top/build other_base=6.12; else other=$top/build/7.3 other_base=7.3; fi
+for p in memcg tenant adaptive; do
+	[ -f "$other/bpf/$p.bpf.o" ] || continue
+	mkdir -p "$root/opt/zdedup/bpf-other"
+	cp "$other/bpf/$p.bpf.o" "$root/opt/zdedup/bpf-other/"
+	echo "$other_base" > "$root/opt/zdedup/bpf-other/BASE"
+done
 (cd "$root" && find . | cpio -o -H newc --quiet) > "$cpio"
 
 # --- qemu ---

@@ -9,7 +9,7 @@
 #include <sys/mount.h>
 #include <unistd.h>
 
-#include "cgroup/cgroup_util.h"
+#include "cgroup_util.h"
 #include "policy_util.h"
 #include "zswap_util.h"
 

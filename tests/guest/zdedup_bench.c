@@ -62,7 +62,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
-#include "cgroup/cgroup_util.h"
+#include "cgroup_util.h"
 #include "ktime.h"
 #include "zswap_util.h"
 

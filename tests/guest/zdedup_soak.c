@@ -79,7 +79,7 @@
 #include <unistd.h>
 
 #include "kselftest.h"
-#include "cgroup/cgroup_util.h"
+#include "cgroup_util.h"
 #include "zswap_util.h"
 
 #define PAGE ZU_PAGE_SIZE

@@ -26,7 +26,10 @@
  *                                 cgroup: with dedup, the first goes to
  *                                 swap, the second is stored raw and the
  *                                 third shares it; without, zswap
- *                                 rejects every copy
+ *                                 rejects every copy (6.12); where zswap
+ *                                 stores such pages raw itself (7.3),
+ *                                 the first copy is stored raw and the
+ *                                 others share it
  *   dedup.collisions              forced hash collisions (dedup_hash_mask)
  *                                 never merge different content (invariant 2)
  *   dedup.writeback_shared        shared objects written back to the swap
@@ -76,7 +79,7 @@
  * restores the original settings when it exits.
  */
 #pragma GCC diagnostic ignored "-Wclobbered"
-#include "cgroup/cgroup_util.h"
+#include "cgroup_util.h"
 #include "zswap_util.h"
 
 #define CG_ROOT "/sys/fs/cgroup"
@@ -777,11 +780,29 @@ static char *random_ref_alloc(size_t n, uint64_t seed)
 struct raw_run {
 	struct zstat first;	/* counter deltas of the first copy */
 	struct zstat d;		/* ... of the second and third copies */
-	long long raw;		/* dedup_raw_objects delta */
+	long long raw_first;	/* raw objects stored by the first copy */
+	long long raw;		/* ... by the second and third copies */
 	long long poor_first;	/* reject_compress_poor + _fail delta */
 	long long poor;		/* ... of the second and third copies */
 	size_t corrupt;
 };
+
+/*
+ * Whether zswap itself stores a page that does not compress as it is
+ * (7.3: debugfs stored_incompressible_pages); 6.12 rejects it, and only
+ * deduplication stores raw copies (dedup_raw_objects).
+ */
+static bool zswap_stores_raw(void)
+{
+	return access(ZSWAP_DEBUGFS "/stored_incompressible_pages", R_OK) == 0;
+}
+
+/* Raw objects in zswap now */
+static long long raw_objects(void)
+{
+	return zu_debugfs(zswap_stores_raw() ? "stored_incompressible_pages" :
+			  "dedup_raw_objects");
+}
 
 /* Pages that zswap rejected as incompressible, cumulative */
 static long long rejected_incompressible(void)
@@ -800,7 +821,7 @@ static void raw_run(struct __test_metadata *_metadata, const char *enabled,
 		    const char *ref, struct raw_run *r)
 {
 	const size_t k = RAW_K;
-	long long raw0, poor0, poor1;
+	long long raw0, raw1, poor0, poor1;
 	struct zstat s0, s1, s2;
 	char *first, *buf;
 	struct sync *sy;
@@ -819,10 +840,11 @@ static void raw_run(struct __test_metadata *_metadata, const char *enabled,
 	zu_fill_ref(buf, ref, NULL, k);
 
 	zstat_read(&s0);
-	raw0 = zu_debugfs("dedup_raw_objects");
+	raw0 = raw_objects();
 	poor0 = rejected_incompressible();
 	ASSERT_EQ(0, zu_pageout(first, k * PAGE));
 	zstat_read(&s1);
+	raw1 = raw_objects();
 	poor1 = rejected_incompressible();
 	ASSERT_EQ(0, zu_pageout(buf, k * PAGE));
 	p = (struct peer){ .ref = ref, .n = k, .bar = &sy->bar[0],
@@ -831,7 +853,8 @@ static void raw_run(struct __test_metadata *_metadata, const char *enabled,
 	ASSERT_LT(0, pid);
 	ASSERT_EQ(0, zu_barrier_wait(&sy->bar[0], BAR_TIMEOUT));	/* stored */
 	zstat_read(&s2);
-	r->raw = zu_debugfs("dedup_raw_objects") - raw0;
+	r->raw_first = raw1 - raw0;
+	r->raw = raw_objects() - raw1;
 	r->poor_first = poor1 - poor0;
 	r->poor = rejected_incompressible() - poor1;
 	ASSERT_EQ(0, zu_barrier_wait(&sy->bar[0], BAR_TIMEOUT));	/* measured */
@@ -845,9 +868,9 @@ static void raw_run(struct __test_metadata *_metadata, const char *enabled,
 				      "dedup off, first copy", r->first);
 	LOG_DELTA(enabled[0] == 'Y' ? "dedup on, 2nd + 3rd  " :
 				      "dedup off, 2nd + 3rd ", r->d);
-	TH_LOG("dedup_enabled=%s: raw objects %+lld, rejected as "
-	       "incompressible %+lld then %+lld, %zu corrupt", enabled, r->raw,
-	       r->poor_first, r->poor, r->corrupt);
+	TH_LOG("dedup_enabled=%s: raw objects %+lld then %+lld, rejected as "
+	       "incompressible %+lld then %+lld, %zu corrupt", enabled,
+	       r->raw_first, r->raw, r->poor_first, r->poor, r->corrupt);
 	ASSERT_EQ(0UL, r->corrupt);
 	zu_unmap(first, k);
 	zu_unmap(buf, k);
@@ -872,6 +895,23 @@ TEST_F_TIMEOUT(dedup, incompressible_shared, TEST_TIMEOUT)
 	raw_run(_metadata, "N", ref, &off);
 	raw_run(_metadata, "Y", ref, &on);
 
+	if (zswap_stores_raw()) {
+		/* Off: zswap stores every copy raw, a page each. */
+		ASSERT_LE(off.poor_first + off.poor, pct(3 * k, 5));
+		ASSERT_GE(off.raw_first + off.raw, pct(3 * k, 95));
+		ASSERT_GE(off.first.pool + off.d.pool, pct(3 * k * PAGE, 95));
+		/* On: the first copy raw, the others share it. */
+		ASSERT_GE(on.raw_first, pct(k, 95));
+		ASSERT_LE(on.raw, pct(k, 5));
+		ASSERT_GE(on.d.hits, pct(2 * k, 95));
+		ASSERT_GE(on.d.stored, pct(2 * k, 95));
+		ASSERT_LE(on.d.pool, pct(k * PAGE, 5));
+		ASSERT_LE(on.first.pswpout + on.d.pswpout, pct(3 * k, 5));
+		ASSERT_GE(on.d.saved, pct(2 * k * PAGE, 95));
+		zu_unmap(ref, k);
+		return;
+	}
+
 	/* Off: stock zswap rejects them all. */
 	ASSERT_GE(off.poor_first + off.poor, pct(3 * k, 95));
 	ASSERT_EQ(0, off.raw);
@@ -886,6 +926,7 @@ TEST_F_TIMEOUT(dedup, incompressible_shared, TEST_TIMEOUT)
 
 	/* On, second and third: in zswap, each content once, uncompressed. */
 	ASSERT_LE(on.poor, pct(k, 5));
+	ASSERT_EQ(0, on.raw_first);
 	ASSERT_GE(on.raw, pct(k, 95));
 	ASSERT_LE(on.raw, k);
 	ASSERT_GE(on.d.hits, pct(k, 95));

@@ -45,7 +45,7 @@
 #pragma GCC diagnostic ignored "-Wunused-parameter"
 #include "kselftest_harness.h"
 #pragma GCC diagnostic pop
-#include "cgroup/cgroup_util.h"
+#include "cgroup_util.h"
 #include "zswap_util.h"
 #include "policy_util.h"
 

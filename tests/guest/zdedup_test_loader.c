@@ -97,7 +97,7 @@
 #include "kselftest_harness.h"
 #pragma GCC diagnostic pop
 #pragma GCC diagnostic ignored "-Wclobbered"
-#include "cgroup/cgroup_util.h"
+#include "cgroup_util.h"
 #include "zswap_util.h"
 #include "policy_util.h"
 #include "zdedup.h"

@@ -103,7 +103,7 @@
 #pragma GCC diagnostic pop
 /* See zdedup_test_dedup.c: setup and teardown re-create/undo all state. */
 #pragma GCC diagnostic ignored "-Wclobbered"
-#include "cgroup/cgroup_util.h"
+#include "cgroup_util.h"
 #include "zswap_util.h"
 #include "policy_util.h"
 #include "zdedup.h"

@@ -1,8 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
 #define _GNU_SOURCE
-#include "zswap_util.h"
-#include "cgroup_util.h"
-
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +7,10 @@
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
+
+#include "zswap_util.h"
+/* after <stdio.h>: 7.3's cgroup_util.h uses stderr without including it */
+#include "cgroup_util.h"
 #include <unistd.h>
 
 static const char *const words[] = {

@@ -9,6 +9,8 @@ done
 # The kernel's BPF selftest of the policy hook
 # (tools/testing/selftests/bpf/prog_tests/zswap_dedup.c), in its own runner.
 run_suite test_zswap_dedup_bpf /opt/zdedup/bin/test_zswap_dedup_bpf
+# The other base's policy objects, when the host has them (CO-RE).
+[ -d /opt/zdedup/bpf-other ] && run_suite co_re sh /scenarios/co-re.sh
 
 dedup_param=/sys/module/zswap/parameters/dedup_enabled
 if [ -f "$dedup_param" ]; then
