@@ -370,10 +370,14 @@ static int failslab_write(const char *file, const char *value)
 	return fclose(f) ? -1 : ret;
 }
 
-/* Make every allocation from the zswap_dup cache fail, or none. */
-static int dup_allocs_fail(bool fail)
+/*
+ * Make @percent of the allocations from one slab cache fail (its
+ * /sys/kernel/slab/<cache>/failslab file: @cache_failslab), or none
+ * (@percent "0"), for every task, sleeping allocations too.
+ */
+static int cache_allocs_fail(const char *cache_failslab, const char *percent)
 {
-	FILE *f;
+	bool fail = strcmp(percent, "0");
 	int ret = 0;
 
 	if (fail) {
@@ -384,13 +388,15 @@ static int dup_allocs_fail(bool fail)
 		ret |= failslab_write("interval", "1");
 		ret |= failslab_write("times", "-1");
 	}
-	f = fopen(DUP_FAILSLAB, "w");
-	if (!f)
-		return -1;
-	ret |= fputs(fail ? "1" : "0", f) < 0;
-	ret |= fclose(f);
-	ret |= failslab_write("probability", fail ? "100" : "0");
+	ret |= zu_write_file(cache_failslab, fail ? "1" : "0");
+	ret |= failslab_write("probability", percent);
 	return ret ? -1 : 0;
+}
+
+/* Make every allocation from the zswap_dup cache fail, or none. */
+static int dup_allocs_fail(bool fail)
+{
+	return cache_allocs_fail(DUP_FAILSLAB, fail ? "100" : "0");
 }
 
 TEST_F_TIMEOUT(reclaim, alloc_failure_falls_back, TEST_TIMEOUT)
@@ -854,19 +860,7 @@ static long long mthp_64k_stat(const char *name)
 /* Make a tenth of the allocations from the zswap_entry cache fail, or none. */
 static int entry_allocs_fail(bool fail)
 {
-	int ret = 0;
-
-	if (fail) {
-		ret |= failslab_write("verbose", "0");
-		ret |= failslab_write("task-filter", "N");
-		ret |= failslab_write("ignore-gfp-wait", "N");
-		ret |= failslab_write("cache-filter", "Y");
-		ret |= failslab_write("interval", "1");
-		ret |= failslab_write("times", "-1");
-	}
-	ret |= zu_write_file(ENTRY_FAILSLAB, fail ? "1" : "0");
-	ret |= failslab_write("probability", fail ? "10" : "0");
-	return ret ? -1 : 0;
+	return cache_allocs_fail(ENTRY_FAILSLAB, fail ? "10" : "0");
 }
 
 /* Copy the word in brackets of an mTHP "enabled" file ("always [inherit] ..."). */
