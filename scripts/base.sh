@@ -1,4 +1,4 @@
-# shellcheck shell=sh disable=SC2034
+# shellcheck shell=sh disable=SC2034,SC2154
 # Sourced by the scripts (after setting $top): which kernel base the
 # build is for, and where that base's build lives.
 #
@@ -11,25 +11,28 @@
 #
 # Sets: KERNEL, B (the base's build directory: the kernel tree, kernel
 # builds, tools, guest programs, policies, VM logs), B_REL (B relative to
-# $top, for messages), series (the base's patch directory), tarball (the
-# pristine source) and base_config (the base's kernel-config fragment,
-# applied right after vm.config).
+# $top, for messages), series and series_rel (the base's patch directory,
+# absolute and relative to $top), tarball (the pristine source) and
+# base_config (the base's kernel-config fragment, applied right after
+# vm.config); and base_build_rel BASE, which prints any base's B_REL.
+base_build_rel() {
+	case "$1" in
+	6.12) echo build ;;
+	7.3) echo build/7.3 ;;
+	*)
+		echo "error: unknown KERNEL '$1' (6.12 or 7.3)" >&2
+		return 2
+		;;
+	esac
+}
 KERNEL=${KERNEL:-6.12}
-case "$KERNEL" in
-6.12)
-	B_REL=build
-	tarball=${LINUX_TARBALL:-/usr/src/linux-source-6.12.tar.xz}
-	;;
-7.3)
-	B_REL=build/7.3
-	tarball=${LINUX_TARBALL:-$top/build/7.3/src/linux-source-7.3.tar.xz}
-	;;
-*)
-	echo "error: unknown KERNEL '$KERNEL' (6.12 or 7.3)" >&2
-	exit 2
-	;;
-esac
+B_REL=$(base_build_rel "$KERNEL") || exit 2
 B="$top/$B_REL"
-series="$top/kernel-patches/$KERNEL"
+case "$KERNEL" in
+6.12) tarball=${LINUX_TARBALL:-/usr/src/linux-source-6.12.tar.xz} ;;
+7.3) tarball=${LINUX_TARBALL:-$B/src/linux-source-7.3.tar.xz} ;;
+esac
+series_rel="kernel-patches/$KERNEL"
+series="$top/$series_rel"
 base_config="$top/kernel-config/base-$KERNEL.config"
 export KERNEL

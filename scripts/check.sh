@@ -121,9 +121,10 @@ if [ "$sanitize" = 1 ]; then
 	logs="$logs $out/soak.log"
 fi
 
+# Every TAP file of this run (the old ones were removed at the start).
 taps=""
-for t in host packaging bench-report estimate fuzz compare-report compare-smoke sanitize; do
-	[ -f "$out/$t.tap" ] && taps="$taps --tap $out/$t.tap"
+for t in "$out"/*.tap; do
+	[ -f "$t" ] && taps="$taps --tap $t"
 done
 # shellcheck disable=SC2086
 exec python3 "$top/scripts/vm-report.py" $taps $logs

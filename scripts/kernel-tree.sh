@@ -55,19 +55,19 @@ sync_tree() {
 		return 0
 	fi
 	if [ -n "$(g status --porcelain --untracked-files=no)" ]; then
-		echo "error: $(echo "$series" | sed "s|$top/||")/ changed but $B_REL/linux has uncommitted edits." >&2
+		echo "error: $series_rel/ changed but $B_REL/linux has uncommitted edits." >&2
 		echo "       commit them and run 'make patches', or discard them, then retry." >&2
 		exit 1
 	fi
 	head=$(g rev-parse HEAD)
 	if [ -f "$stamp" ] && [ "$(cut -d' ' -f2 "$stamp")" != "$head" ]; then
-		echo "error: $B_REL/linux has commits that are not in $(echo "$series" | sed "s|$top/||")/." >&2
+		echo "error: $B_REL/linux has commits that are not in $series_rel/." >&2
 		echo "       run 'make patches' to export them, or 'git -C $B_REL/linux reset --hard $base'." >&2
 		exit 1
 	fi
 	patches=$(ls "$series"/*.patch 2>/dev/null || true)
 	n=$(echo "$patches" | grep -c . || true)
-	echo "==> applying $(echo "$series" | sed "s|$top/||")/ ($n patches) to $B_REL/linux"
+	echo "==> applying $series_rel/ ($n patches) to $B_REL/linux"
 	g reset -q --hard "$base"
 	# shellcheck disable=SC2086
 	if [ "$n" -gt 0 ] && ! g am -q --keep-cr $patches; then

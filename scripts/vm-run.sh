@@ -45,7 +45,8 @@ for f in "$B"/bpf/*.bpf.o; do
 done
 # The policies as the other kernel base built them, if it did (the check
 # scenario registers them here: CO-RE).
-if [ "$KERNEL" = 7.3 ]; then other=$top/build other_base=6.12; else other=$top/build/7.3 other_base=7.3; fi
+if [ "$KERNEL" = 7.3 ]; then other_base=6.12; else other_base=7.3; fi
+other="$top/$(base_build_rel "$other_base")"
 for p in memcg tenant adaptive; do
 	[ -f "$other/bpf/$p.bpf.o" ] || continue
 	mkdir -p "$root/opt/zdedup/bpf-other"
