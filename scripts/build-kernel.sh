@@ -66,10 +66,15 @@ mkdir -p "$out"
 # in the same directory and break each other's objects.
 exec 9>"$out/.zdedup-build.lock"
 flock 9
+# The stamp marks a configuration that was made and checked in full: a
+# .config alone may be what an interrupted run left (allnoconfig's, for
+# i386), newer than every fragment.
+stamp="$out/.zdedup-config-ok"
 stale=0
-[ -f "$out/.config" ] || stale=1
-for f in $frags; do [ "$f" -nt "$out/.config" ] && stale=1; done
+[ -f "$out/.config" ] && [ -f "$stamp" ] || stale=1
+for f in $frags; do [ "$f" -nt "$stamp" ] && stale=1; done
 if [ "$stale" = 1 ]; then
+	rm -f "$stamp"
 	echo "==> configuring the VM kernel (allnoconfig + $(echo "$frags" | sed "s|$top/||g"))"
 	kmake allnoconfig >/dev/null
 	# shellcheck disable=SC2086
@@ -99,6 +104,7 @@ if [ "$stale" = 1 ]; then
 		rm -f "$out/.config"
 		exit 1
 	fi
+	: >"$stamp"
 fi
 
 if [ ! -f "$out/vmlinux" ]; then

@@ -35,7 +35,7 @@ fetch_linux_7_3() {
 	rm -rf "$apt"
 }
 
-pkgs="qemu-system-x86 clang-16 llvm-16 libelf-dev zlib1g-dev
+pkgs="qemu-system-x86 clang-16 llvm-16 libelf-dev libdw-dev zlib1g-dev
 dwarves busybox-static bc flex bison libssl-dev cpio ccache xz-utils make gcc
 python3 python3-ply python3-git gnuplot-nox libcap-dev pkg-config rsync kmod git
 debhelper dpkg-dev lintian mmdebstrap e2fsprogs libxxhash-dev"
