@@ -38,6 +38,7 @@ struct variant {
 	enum how how;
 	const char *func;		/* kernel function or tracepoint */
 	const char *entry, *exit;	/* program names */
+	unsigned int nargs;		/* a tracepoint's arguments, as the program reads them */
 };
 
 #define MAX_VARIANTS 4
@@ -57,35 +58,36 @@ struct probe {
 
 static const struct probe probes[] = {
 	{ "store", TIMED, true,
-	  { { FENTRY, "zswap_store", "store_entry", "store_exit" } } },
+	  { { FENTRY, "zswap_store", "store_entry", "store_exit", 0 } } },
 	{ "load", TIMED, true,
-	  { { FENTRY, "zswap_load", "load_entry", "load_exit" } } },
+	  { { FENTRY, "zswap_load", "load_entry", "load_exit", 0 } } },
 	{ "outcome", PASS(KT_PASS_OUTCOME), false,
-	  { { TRACEPOINT, "zswap_dedup_store", "dedup_store_tp", NULL } } },
+	  { { TRACEPOINT, "zswap_dedup_store", "dedup_store_tp", NULL, 3 },
+	    { TRACEPOINT, "zswap_dedup_store", "dedup_store_slot_tp", NULL, 4 } } },
 	{ "hash", FLOOR, false,
-	  { { FENTRY, "xxh64", "hash_fentry", "hash_fexit" },
-	    { FENTRY, "zswap_dedup_index_key", "hash_key_entry", "hash_key_exit" },
-	    { KPROBE, "xxh64", "hash_kprobe", "hash_kretprobe" } } },
+	  { { FENTRY, "xxh64", "hash_fentry", "hash_fexit", 0 },
+	    { FENTRY, "zswap_dedup_index_key", "hash_key_entry", "hash_key_exit", 0 },
+	    { KPROBE, "xxh64", "hash_kprobe", "hash_kretprobe", 0 } } },
 	{ "compress", FLOOR, false,
-	  { { FENTRY, "scomp_acomp_compress", "compress_entry", "compress_exit" } } },
+	  { { FENTRY, "scomp_acomp_compress", "compress_entry", "compress_exit", 0 } } },
 	{ "decompress", FLOOR, false,
-	  { { FENTRY, "scomp_acomp_decompress", "decompress_entry", "decompress_exit" } } },
+	  { { FENTRY, "scomp_acomp_decompress", "decompress_entry", "decompress_exit", 0 } } },
 	{ "memcmp", FLOOR, false,
-	  { { FENTRY, "memcmp", "memcmp_fentry", "memcmp_fexit" },
-	    { KPROBE, "memcmp", "memcmp_kprobe", "memcmp_kretprobe" } } },
+	  { { FENTRY, "memcmp", "memcmp_fentry", "memcmp_fexit", 0 },
+	    { KPROBE, "memcmp", "memcmp_kprobe", "memcmp_kretprobe", 0 } } },
 	{ "verify", PASS(KT_PASS_VERIFY), false,
-	  { { FENTRY, "zswap_dedup_same", "verify_entry", "verify_exit" },
-	    { FENTRY, "zswap_dedup_verify", "verify_alt_entry", "verify_alt_exit" } } },
+	  { { FENTRY, "zswap_dedup_same", "verify_entry", "verify_exit", 0 },
+	    { FENTRY, "zswap_dedup_verify", "verify_alt_entry", "verify_alt_exit", 0 } } },
 	{ "policy_domain", PASS(KT_PASS_POLICY), false,
 	  { { FENTRY, "zswap_dedup_bpf_domain", "policy_domain_entry",
-	      "policy_domain_exit" } } },
+	      "policy_domain_exit", 0 } } },
 	{ "policy_stored", PASS(KT_PASS_POLICY), false,
 	  { { FENTRY, "zswap_dedup_bpf_stored", "policy_stored_entry",
-	      "policy_stored_exit" } } },
+	      "policy_stored_exit", 0 } } },
 	{ "calib_fentry", PASS(KT_PASS_CALIB_FENTRY), false,
-	  { { FENTRY, "__task_pid_nr_ns", "calib_fentry", "calib_fexit" } } },
+	  { { FENTRY, "__task_pid_nr_ns", "calib_fentry", "calib_fexit", 0 } } },
 	{ "calib_kprobe", PASS(KT_PASS_CALIB_KPROBE), false,
-	  { { KPROBE, "__task_pid_nr_ns", "calib_kprobe", "calib_kretprobe" } } },
+	  { { KPROBE, "__task_pid_nr_ns", "calib_kprobe", "calib_kretprobe", 0 } } },
 };
 #define NR_PROBES (sizeof(probes) / sizeof(probes[0]))
 
@@ -119,6 +121,7 @@ struct kt {
 	struct zdedup_ktime *skel;
 	int chosen[NR_PROBES];		/* index of the variant used, or -1 */
 	bool loadable[NR_PROBES][MAX_VARIANTS];
+	bool load_returns_errno;	/* zswap_load() of 7.3 */
 	char note[NR_PROBES][320];	/* why each variant is unusable */
 	struct bpf_link *links[2 * NR_PROBES];
 	int nr_links;
@@ -237,6 +240,42 @@ static bool listed(const char **names, const bool *found, size_t n, const char *
 
 /* Which variants the running kernel can load (kt->loadable), and why the
  * others cannot (kt->note). */
+/* The arguments of tracepoint typedef @tp (btf_trace_NAME: a pointer to a
+ * function of void *data and the event's arguments), or -1. */
+static int tracepoint_nargs(const struct btf *btf, const char *tp)
+{
+	int id = btf__find_by_name_kind(btf, tp, BTF_KIND_TYPEDEF);
+	const struct btf_type *t;
+
+	if (id <= 0)
+		return -1;
+	t = btf__type_by_id(btf, btf__resolve_type(btf, id));
+	if (!t || !btf_is_ptr(t))
+		return -1;
+	t = btf__type_by_id(btf, t->type);
+	if (!t || !btf_is_func_proto(t) || btf_vlen(t) < 1)
+		return -1;
+	return (int)btf_vlen(t) - 1;
+}
+
+/* Whether zswap_load() returns 0 or -errno (int, 7.3) rather than whether
+ * it loaded (bool, 6.12). */
+static bool load_returns_errno(const struct btf *btf)
+{
+	int id = btf__find_by_name_kind(btf, "zswap_load", BTF_KIND_FUNC);
+	const struct btf_type *t;
+	const char *name;
+
+	if (id <= 0)
+		return false;
+	t = btf__type_by_id(btf, btf__type_by_id(btf, id)->type);
+	if (!t || !btf_is_func_proto(t))
+		return false;
+	t = btf__type_by_id(btf, t->type);
+	name = t ? btf__name_by_offset(btf, t->name_off) : NULL;
+	return name && !strcmp(name, "int");
+}
+
 static int choose(struct kt *kt)
 {
 	const char *names[NR_PROBES * MAX_VARIANTS];
@@ -294,6 +333,9 @@ static int choose(struct kt *kt)
 				snprintf(tp, sizeof(tp), "btf_trace_%s", v->func);
 				if (btf__find_by_name_kind(btf, tp, BTF_KIND_TYPEDEF) <= 0)
 					note(kt, i, v, "no such tracepoint in the kernel's BTF");
+				else if (tracepoint_nargs(btf, tp) != (int)v->nargs)
+					note(kt, i, v, "the kernel's event has %d arguments, not %u",
+					     tracepoint_nargs(btf, tp), v->nargs);
 				else
 					kt->loadable[i][j] = true;
 				break;
@@ -302,6 +344,7 @@ static int choose(struct kt *kt)
 			}
 		}
 	}
+	kt->load_returns_errno = load_returns_errno(btf);
 	btf__free(btf);
 	return 0;
 }
@@ -381,6 +424,7 @@ struct kt *kt_open(size_t max_samples)
 	kt->max_samples = max_samples;
 	kt->skel->rodata->targ_tgid = getpid();
 	kt->skel->rodata->max_samples = max_samples;
+	kt->skel->rodata->load_returns_errno = kt->load_returns_errno;
 	bpf_map__set_max_entries(kt->skel->maps.samples, max_samples);
 	/* Load the loadable variants only: the others would not verify. */
 	bpf_object__for_each_program(p, kt->skel->obj)

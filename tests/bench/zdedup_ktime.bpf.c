@@ -56,6 +56,8 @@ char LICENSE[] SEC("license") = "GPL";
 
 const volatile __u32 targ_tgid;		/* the process whose calls count */
 const volatile __u32 max_samples;		/* entries of samples */
+/* zswap_load() returns 0 or -errno (7.3) instead of true on success (6.12) */
+const volatile bool load_returns_errno;
 
 __u32 nr_samples;				/* next free index (may pass max) */
 __u32 dropped;				/* samples that found no room */
@@ -182,11 +184,13 @@ int BPF_PROG(load_exit, void *folio, u64 ret)
 {
 	u64 now = bpf_ktime_get_ns();
 	struct kt_task *t = task(false);
+	bool loaded;
 
 	if (!t || !t->load_depth || --t->load_depth)
 		return 0;
-	record(ret & 0xff ? KT_LOAD : KT_LOAD_FAIL, now - t->load_start);
-	if (t->load_inner && (ret & 0xff))
+	loaded = load_returns_errno ? (int)ret == 0 : (ret & 0xff) != 0;
+	record(loaded ? KT_LOAD : KT_LOAD_FAIL, now - t->load_start);
+	if (t->load_inner && loaded)
 		record(KT_LOAD_OWN, now - t->load_start - t->load_inner);
 	return 0;
 }
@@ -194,9 +198,9 @@ int BPF_PROG(load_exit, void *folio, u64 ret)
 /* --- outcome pass ---------------------------------------------------------- */
 
 /* Fires inside zswap_store() when dedup is enabled (result: 0 unhashed,
- * 1 miss, 2 hit, 3 collision, 4 fallback, 5 reject). */
-SEC("tp_btf/zswap_dedup_store")
-int BPF_PROG(dedup_store_tp, void *folio, u32 domain, int result)
+ * 1 miss, 2 hit, 3 collision, 4 fallback, 5 reject): the event of 6.12
+ * (folio, domain, result) or of 7.3, which also names the page's slot. */
+static __always_inline int dedup_store_outcome(int result)
 {
 	struct kt_task *t = task(false);
 	u32 d;
@@ -209,6 +213,18 @@ int BPF_PROG(dedup_store_tp, void *folio, u32 domain, int result)
 		return 0;
 	t->store_outcome[d - 1] = result + 1;
 	return 0;
+}
+
+SEC("tp_btf/zswap_dedup_store")
+int BPF_PROG(dedup_store_tp, void *folio, u32 domain, int result)
+{
+	return dedup_store_outcome(result);
+}
+
+SEC("tp_btf/zswap_dedup_store")
+int BPF_PROG(dedup_store_slot_tp, void *folio, u64 swp, u32 domain, int result)
+{
+	return dedup_store_outcome(result);
 }
 
 /* --- floor pass ------------------------------------------------------------ */
