@@ -238,8 +238,6 @@ static bool listed(const char **names, const bool *found, size_t n, const char *
 	return false;
 }
 
-/* Which variants the running kernel can load (kt->loadable), and why the
- * others cannot (kt->note). */
 /* The arguments of tracepoint typedef @tp (btf_trace_NAME: a pointer to a
  * function of void *data and the event's arguments), or -1. */
 static int tracepoint_nargs(const struct btf *btf, const char *tp)
@@ -276,6 +274,8 @@ static bool load_returns_errno(const struct btf *btf)
 	return name && !strcmp(name, "int");
 }
 
+/* Which variants the running kernel can load (kt->loadable), and why the
+ * others cannot (kt->note). */
 static int choose(struct kt *kt)
 {
 	const char *names[NR_PROBES * MAX_VARIANTS];
@@ -307,6 +307,7 @@ static int choose(struct kt *kt)
 		for (int j = 0; j < MAX_VARIANTS && probes[i].v[j].func; j++) {
 			const struct variant *v = &probes[i].v[j];
 			char tp[96];
+			int nargs;
 
 			switch (v->how) {
 			case FENTRY:
@@ -331,11 +332,12 @@ static int choose(struct kt *kt)
 				break;
 			case TRACEPOINT:
 				snprintf(tp, sizeof(tp), "btf_trace_%s", v->func);
-				if (btf__find_by_name_kind(btf, tp, BTF_KIND_TYPEDEF) <= 0)
+				nargs = tracepoint_nargs(btf, tp);
+				if (nargs < 0)
 					note(kt, i, v, "no such tracepoint in the kernel's BTF");
-				else if (tracepoint_nargs(btf, tp) != (int)v->nargs)
+				else if (nargs != (int)v->nargs)
 					note(kt, i, v, "the kernel's event has %d arguments, not %u",
-					     tracepoint_nargs(btf, tp), v->nargs);
+					     nargs, v->nargs);
 				else
 					kt->loadable[i][j] = true;
 				break;
