@@ -681,7 +681,7 @@ def kernel_table(res):
         return
     probes = kinfo.get('probes', {})
     for what, how in probes.items():
-        print(f'  {what:12s} {how}')
+        print(f'  {what:16s} {how}')
     print()
     head = ('comp', 'workload', 'store off', 'on', 'on/off', 'load off', 'on', 'on/off',
             'hit', 'miss', 'hash', 'compress', 'decomp', 'memcmp', 'probe')

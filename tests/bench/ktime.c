@@ -72,6 +72,13 @@ static const struct probe probes[] = {
 	  { { FENTRY, "scomp_acomp_compress", "compress_entry", "compress_exit", 0 } } },
 	{ "decompress", FLOOR, false,
 	  { { FENTRY, "scomp_acomp_decompress", "decompress_entry", "decompress_exit", 0 } } },
+	/* A compressor that is a native acomp algorithm (zstd on 7.3) is not
+	 * reached through scomp: its own probe, attached alongside. */
+	{ "compress_acomp", FLOOR, false,
+	  { { FENTRY, "zstd_compress", "acomp_compress_entry", "acomp_compress_exit", 0 } } },
+	{ "decompress_acomp", FLOOR, false,
+	  { { FENTRY, "zstd_decompress", "acomp_decompress_entry",
+	      "acomp_decompress_exit", 0 } } },
 	{ "memcmp", FLOOR, false,
 	  { { FENTRY, "memcmp", "memcmp_fentry", "memcmp_fexit", 0 },
 	    { KPROBE, "memcmp", "memcmp_kprobe", "memcmp_kretprobe", 0 } } },

@@ -365,7 +365,7 @@ int BPF_KRETPROBE(memcmp_kretprobe)
 	return 0;
 }
 
-/* The pool's compressor (lzo, lz4 and zstd are all scomp algorithms). */
+/* The pool's compressor through scomp (lzo and lz4; zstd on 6.12). */
 SEC("fentry/scomp_acomp_compress")
 int BPF_PROG(compress_entry)
 {
@@ -387,8 +387,8 @@ int BPF_PROG(decompress_entry)
 	return 0;
 }
 
-SEC("fexit/scomp_acomp_decompress")
-int BPF_PROG(decompress_exit)
+/* A decompress inside a store is the dedup compare's; outside, a load's. */
+static __always_inline int decompress_done(void)
 {
 	u64 now = bpf_ktime_get_ns();
 	struct kt_task *t = task(false);
@@ -399,6 +399,44 @@ int BPF_PROG(decompress_exit)
 	record(t->store_depth ? KT_DECOMPRESS : KT_DECOMPRESS_LOAD, ns);
 	floor_charge(t, KT_F_DECOMPRESS, ns);
 	return 0;
+}
+
+SEC("fexit/scomp_acomp_decompress")
+int BPF_PROG(decompress_exit)
+{
+	return decompress_done();
+}
+
+/*
+ * zstd on 7.3 is a native acomp algorithm: zswap's requests reach
+ * zstd_compress()/zstd_decompress() without scomp_acomp_*().  On 6.12 the
+ * same names are zstd's legacy crypto_alg hooks, which zswap never calls.
+ */
+SEC("fentry/zstd_compress")
+int BPF_PROG(acomp_compress_entry)
+{
+	floor_enter(KT_F_COMPRESS, false);
+	return 0;
+}
+
+SEC("fexit/zstd_compress")
+int BPF_PROG(acomp_compress_exit)
+{
+	floor_record(KT_F_COMPRESS, KT_COMPRESS);
+	return 0;
+}
+
+SEC("fentry/zstd_decompress")
+int BPF_PROG(acomp_decompress_entry)
+{
+	floor_enter(KT_F_DECOMPRESS, true);
+	return 0;
+}
+
+SEC("fexit/zstd_decompress")
+int BPF_PROG(acomp_decompress_exit)
+{
+	return decompress_done();
 }
 
 /* zswap_dedup_same(): decompress + memcmp with the acomp context held. */
