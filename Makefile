@@ -50,7 +50,8 @@ CGROUP_UTIL_SRC := $(firstword $(wildcard $(SELFTESTS)/cgroup/lib/cgroup_util.c)
 CGROUP_UTIL_INC := $(firstword $(wildcard $(SELFTESTS)/cgroup/lib/include) $(SELFTESTS)/cgroup)
 GUEST_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -static \
 	-isystem $(SELFTESTS) -isystem $(CGROUP_UTIL_INC) -Itests/guest -Iinclude
-GUEST_UTIL := tests/guest/zswap_util.c tests/guest/policy_util.c tests/guest/pageout.c
+GUEST_UTIL := tests/guest/zswap_util.c tests/guest/policy_util.c tests/guest/pageout.c \
+	tests/guest/run_cmd.c
 CGROUP_UTIL := $(B)/guest/obj/cgroup_util.o
 GUEST_SRCS := $(wildcard tests/guest/zdedup_*.c)
 GUEST_BINS := $(patsubst tests/guest/%.c,$(B)/guest/%,$(GUEST_SRCS))
@@ -77,7 +78,8 @@ guest: tools
 	@$(MAKE) --no-print-directory $(GUEST_BINS) $(B)/guest/test_zswap \
 		$(B)/guest/test_zswap_dedup_bpf $(B)/guest/estimate_workload $(B)/guest/cow
 
-$(B)/guest/%: tests/guest/%.c $(GUEST_UTIL) $(CGROUP_UTIL) tests/guest/zswap_util.h tests/guest/pageout.h tests/guest/policy_util.h $(wildcard include/*.h)
+$(B)/guest/%: tests/guest/%.c $(GUEST_UTIL) $(CGROUP_UTIL) tests/guest/zswap_util.h tests/guest/pageout.h \
+		tests/guest/policy_util.h tests/guest/run_cmd.h $(wildcard include/*.h)
 	@mkdir -p $(@D)
 	gcc $(GUEST_CFLAGS) -o $@ $< $(GUEST_UTIL) $(CGROUP_UTIL)
 

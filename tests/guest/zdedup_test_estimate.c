@@ -48,6 +48,7 @@
 #include "cgroup_util.h"
 #include "zswap_util.h"
 #include "policy_util.h"
+#include "run_cmd.h"
 
 #define CG_ROOT "/sys/fs/cgroup"
 #define SWAP_DEV "/dev/ram0"
@@ -236,26 +237,14 @@ static char out_with[OUT_MAX], out_without[OUT_MAX];
 /*
  * Run `zdedup-loader estimate --json --no-progress @args`, its output
  * (stdout and stderr) into @out; returns its exit status, -1 if it did not
- * exit normally.
+ * exit normally.  The output is a JSON document: only its first lines are
+ * shown.
  */
 static int estimate(char *out, size_t size, const char *args)
 {
-	char cmd[4096];
-	size_t len = 0, n;
-	FILE *p;
-	int st;
+	static const struct run_how how = { .max_lines = 8 };
 
-	snprintf(cmd, sizeof(cmd), LOADER " estimate --json --no-progress %s 2>&1", args);
-	fprintf(stderr, "#   $ %s\n", cmd + strlen("/opt/zdedup/bin/"));
-	fflush(stderr);
-	p = popen(cmd, "r");
-	if (!p)
-		return -1;
-	while (len + 1 < size && (n = fread(out + len, 1, size - 1 - len, p)) > 0)
-		len += n;
-	out[len] = '\0';
-	st = pclose(p);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	return run_cmd(&how, out, size, LOADER " estimate --json --no-progress %s", args);
 }
 
 /* The number after "@key": in [@p, @end); LLONG_MIN if absent. */

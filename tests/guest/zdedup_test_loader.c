@@ -78,16 +78,13 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #include <linux/bpf.h>
 
@@ -100,6 +97,7 @@
 #include "cgroup_util.h"
 #include "zswap_util.h"
 #include "policy_util.h"
+#include "run_cmd.h"
 #include "zdedup.h"
 
 #define CG_ROOT "/sys/fs/cgroup"
@@ -174,101 +172,7 @@ static void __attribute__((destructor)) suite_end(void)
  */
 static char cmd_out[OUT_MAX];
 
-struct how {
-	bool quiet;		/* no TAP comments */
-	bool stdout_only;	/* stderr to /dev/null */
-	uid_t uid;		/* run as this user (0: as we are) */
-};
-
-static void log_output(const char *out, int max)
-{
-	const char *p = out;
-	int lines = 0, total = 0;
-
-	for (const char *q = out; *q; q++)
-		total += *q == '\n';
-	while (*p && lines < max) {
-		const char *nl = strchr(p, '\n');
-		int len = nl ? (int)(nl - p) : (int)strlen(p);
-
-		fprintf(stderr, "#     %.*s\n", len, p);
-		lines++;
-		p = nl ? nl + 1 : p + len;
-	}
-	if (total > lines)
-		fprintf(stderr, "#     ... (%d more lines)\n", total - lines);
-}
-
-/*
- * Run the shell command made from @fmt, its output into @out; returns its
- * exit status, or -1 when it did not exit normally.
- */
-static int __attribute__((format(printf, 4, 5)))
-run_cmd(const struct how *h, char *out, size_t size, const char *fmt, ...)
-{
-	char cmd[4096];
-	size_t len = 0;
-	int fds[2], status;
-	ssize_t n;
-	va_list ap;
-	pid_t pid;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	out[0] = '\0';
-	if (pipe(fds))
-		return -1;
-	fflush(stdout);
-	fflush(stderr);
-	pid = fork();
-	if (pid < 0)
-		return -1;
-	if (!pid) {
-		int null = open("/dev/null", O_RDWR);
-
-		close(fds[0]);
-		dup2(null, 0);
-		dup2(fds[1], 1);
-		dup2(h->stdout_only ? null : fds[1], 2);
-		if (h->uid && (setgroups(0, NULL) || setgid(h->uid) || setuid(h->uid)))
-			_exit(126);
-		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-		_exit(127);
-	}
-	close(fds[1]);
-	while ((n = read(fds[0], out + len, size - 1 - len)) > 0) {
-		len += n;
-		if (len + 1 >= size) {
-			char sink[4096];
-
-			while (read(fds[0], sink, sizeof(sink)) > 0)
-				;
-			break;
-		}
-	}
-	out[len] = '\0';
-	close(fds[0]);
-	if (waitpid(pid, &status, 0) != pid)
-		return -1;
-	if (!h->quiet) {
-		char shown[4096], *s = shown;
-
-		for (const char *c = cmd; *c && s < shown + sizeof(shown) - 1;) {
-			if (!strncmp(c, "/opt/zdedup/bin/", 16))
-				c += 16;
-			else
-				*s++ = *c++;
-		}
-		*s = '\0';
-		fprintf(stderr, "#   %s$ %s  -> exit %d\n", h->uid ? "(nobody) " : "",
-			shown, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-		log_output(out, 30);
-	}
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-static const struct how how_log = {}, how_quiet = { .quiet = true },
+static const struct run_how how_log = {}, how_quiet = { .quiet = true },
 	how_stdout = { .stdout_only = true }, how_nobody = { .uid = NOBODY };
 
 #define run(...) run_cmd(&how_log, cmd_out, sizeof(cmd_out), __VA_ARGS__)

@@ -83,7 +83,6 @@
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,6 +105,7 @@
 #include "cgroup_util.h"
 #include "zswap_util.h"
 #include "policy_util.h"
+#include "run_cmd.h"
 #include "zdedup.h"
 
 #define CG_ROOT "/sys/fs/cgroup"
@@ -180,83 +180,10 @@ static void __attribute__((destructor)) suite_end(void)
  */
 static char cmd_out[OUT_MAX];
 
-/* Print @out as TAP comments, at most @max lines. */
-static void log_output(const char *out, int max)
-{
-	const char *p = out;
-	int lines = 0, total = 0;
+static const struct run_how how_log = { .max_lines = 40 }, how_quiet = { .quiet = true };
 
-	for (const char *q = out; *q; q++)
-		total += *q == '\n';
-	while (*p && lines < max) {
-		const char *nl = strchr(p, '\n');
-		int len = nl ? (int)(nl - p) : (int)strlen(p);
-
-		fprintf(stderr, "#     %.*s\n", len, p);
-		lines++;
-		p = nl ? nl + 1 : p + len;
-	}
-	if (total > lines)
-		fprintf(stderr, "#     ... (%d more lines)\n", total - lines);
-}
-
-/*
- * Run the shell command made from @fmt with stdout and stderr into @out;
- * unless @quiet, show it and (the start of) its output as TAP comments.
- * Returns its exit status, or -1 when it did not exit normally.
- */
-static int __attribute__((format(printf, 4, 5)))
-run_cmd(bool quiet, char *out, size_t size, const char *fmt, ...)
-{
-	char cmd[2048];
-	size_t len = 0, n;
-	va_list ap;
-	FILE *p;
-	int status;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd) - 8, fmt, ap);
-	va_end(ap);
-	strcat(cmd, " 2>&1");
-	fflush(stdout);
-	fflush(stderr);
-	out[0] = '\0';
-	p = popen(cmd, "r");
-	if (!p)
-		return -1;
-	while ((n = fread(out + len, 1, size - 1 - len, p)) > 0) {
-		len += n;
-		if (len + 1 >= size) {
-			char sink[4096];
-
-			while (fread(sink, 1, sizeof(sink), p) > 0)
-				;
-			break;
-		}
-	}
-	out[len] = '\0';
-	status = pclose(p);
-	if (!quiet) {
-		/* Show the command without the /opt/zdedup/bin/ prefixes. */
-		char shown[2048], *s = shown;
-
-		for (const char *c = cmd; *c && s < shown + sizeof(shown) - 1;) {
-			if (!strncmp(c, "/opt/zdedup/bin/", 16))
-				c += 16;
-			else
-				*s++ = *c++;
-		}
-		*s = '\0';
-		shown[strlen(shown) - 5] = '\0';	/* " 2>&1" */
-		fprintf(stderr, "#   $ %s  -> exit %d\n", shown,
-			WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-		log_output(out, 40);
-	}
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-#define run(...) run_cmd(false, cmd_out, sizeof(cmd_out), __VA_ARGS__)
-#define run_quiet(...) run_cmd(true, cmd_out, sizeof(cmd_out), __VA_ARGS__)
+#define run(...) run_cmd(&how_log, cmd_out, sizeof(cmd_out), __VA_ARGS__)
+#define run_quiet(...) run_cmd(&how_quiet, cmd_out, sizeof(cmd_out), __VA_ARGS__)
 
 static bool has(const char *out, const char *pat)
 {
@@ -1645,7 +1572,7 @@ static int run_without_sys_admin(const char *cmd)
 			~CAP_TO_MASK(CAP_SYS_ADMIN);
 		if (syscall(SYS_capset, &hdr, caps))
 			_exit(126);
-		_exit(run_cmd(false, out, OUT_MAX, "%s", cmd));
+		_exit(run_cmd(&how_log, out, OUT_MAX, "%s", cmd));
 	}
 	if (pid > 0 && waitpid(pid, &status, 0) == pid)
 		memcpy(cmd_out, out, OUT_MAX);
